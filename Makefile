@@ -1,0 +1,48 @@
+# gridgov: `make run` starts everything with demo data; `make test` runs the suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: run test install install-dev migrate seed lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask seed demo
+
+## run: migrate, seed the demo, then serve the API on 127.0.0.1:5000 and run the scheduler; Ctrl-C stops both.
+run: seed
+	@bash -c 'trap "kill \$$sched 2>/dev/null; wait" EXIT INT TERM; \
+	  $(BIN)/flask scheduler run & sched=$$!; \
+	  $(BIN)/flask run --host 127.0.0.1 --port 5000'
+
+## test: install what the tests need and run the suite (PostgreSQL too when GRIDGOV_TEST_POSTGRES_URL is set).
+test: install-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/bandit -q -r gridgov -c pyproject.toml --severity-level medium
+
+bench: install-dev
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,85 @@
+"""gridgov: the backend for grid-based community governance (网格化治理).
+
+Transactions: the service layer owns them. Each public service function that writes commits
+once when its work is done; routes, models and schemas never commit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from gridgov.config import BaseConfig, load_config
+from gridgov.errors import register_error_handlers
+from gridgov.extensions import api, db, limiter, migrate
+from gridgov.http import register_request_hooks
+from gridgov.logs import configure_logging
+
+
+def create_app(config: Mapping | BaseConfig | None = None) -> Flask:
+    """Build the app: environment config (overridden by `config`), extensions, routes, commands."""
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    configure(app, config)
+    configure_logging()
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, config: Mapping | BaseConfig | None) -> None:
+    if isinstance(config, BaseConfig):
+        app.config.from_object(config)
+    else:
+        env = dict(os.environ)
+        overrides = dict(config or {})
+        # A test or a caller may name the database or environment without touching os.environ.
+        for key in ("GRIDGOV_DATABASE_URL", "GRIDGOV_ENV"):
+            if key in overrides:
+                env[key] = overrides.pop(key)
+        app.config.from_object(load_config(app.instance_path, env))
+        app.config.update(overrides)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # SQLite leaves foreign keys off by default; WAL lets readers run beside one writer.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def register_extensions(app: Flask) -> None:
+    from gridgov.audit.services import install_audit_hook
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    limiter.init_app(app)
+    api.init_app(app)
+    install_audit_hook()
+
+
+def register_blueprints(app: Flask) -> None:
+    from gridgov.areas.routes import blp as areas_blp
+    from gridgov.audit.routes import blp as audit_blp
+    from gridgov.auth.routes import blp as auth_blp
+
+    for blueprint in (auth_blp, areas_blp, audit_blp):
+        api.register_blueprint(blueprint)
+
+
+def register_commands(app: Flask) -> None:
+    from gridgov.commands import scheduler_cli, seed_cli, users_cli
+
+    for group in (users_cli, seed_cli, scheduler_cli):
+        app.cli.add_command(group)

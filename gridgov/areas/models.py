@@ -1,0 +1,39 @@
+"""The area hierarchy: district → town → community → grid → micro_grid."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gridgov.dbtypes import UTCDateTime
+from gridgov.extensions import db
+from gridgov.timeutil import utcnow
+
+LEVELS = ("district", "town", "community", "grid", "micro_grid")
+
+
+class Area(db.Model):
+    """One area. `path` holds the ids from the root down (`/1/4/9/`) so scope is a prefix match."""
+
+    __tablename__ = "areas"
+    __audit_exclude__ = ("geometry",)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    path: Mapped[str] = mapped_column(String(255), index=True, default="")
+    geometry: Mapped[dict | None] = mapped_column(JSON)
+    min_lon: Mapped[float | None] = mapped_column(Float)
+    min_lat: Mapped[float | None] = mapped_column(Float)
+    max_lon: Mapped[float | None] = mapped_column(Float)
+    max_lat: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def depth(self) -> int:
+        return LEVELS.index(self.level)

@@ -1,0 +1,45 @@
+"""Scope: a user sees his areas and everything below them. Filters are SQL, never post-filters."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from gridgov.areas.models import Area
+from gridgov.auth.models import User, UserArea
+from gridgov.extensions import db
+
+
+def is_global(user: User) -> bool:
+    """Admins see every area."""
+    return user.has_role("admin")
+
+
+def scope_paths(user: User) -> list[str]:
+    """The materialised paths of the user's own areas."""
+    return list(
+        db.session.scalars(
+            select(Area.path).join(UserArea, UserArea.area_id == Area.id).where(UserArea.user_id == user.id)
+        )
+    )
+
+
+def area_in_scope(user: User, area=Area) -> ColumnElement[bool]:
+    """A WHERE clause on `area` (the Area entity or an alias) limiting it to the user's scope."""
+    if is_global(user):
+        return true()
+    paths = scope_paths(user)
+    if not paths:
+        return false()
+    return or_(*(area.path.startswith(path, autoescape=True) for path in paths))
+
+
+def area_id_in_scope(user: User, column) -> ColumnElement[bool]:
+    """A WHERE clause limiting a foreign-key column (`Issue.area_id`, ...) to areas in scope."""
+    if is_global(user):
+        return true()
+    return column.in_(select(Area.id).where(area_in_scope(user)))
+
+
+def scoped_area_ids(user: User) -> list[int]:
+    """Ids of every area in the user's scope (for `/me` and small lookups)."""
+    return list(db.session.scalars(select(Area.id).where(area_in_scope(user)).order_by(Area.id)))

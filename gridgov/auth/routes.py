@@ -1,0 +1,119 @@
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from gridgov.areas.scope import scoped_area_ids
+from gridgov.auth import services
+from gridgov.auth.schemas import (
+    LoginSchema,
+    MeSchema,
+    TokenSchema,
+    UserCreateSchema,
+    UserQuerySchema,
+    UserSchema,
+    UserUpdateSchema,
+)
+from gridgov.auth.security import auth_required, bearer_token, current_user
+from gridgov.extensions import limiter
+from gridgov.pagination import paginate
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in, tokens and accounts")
+
+
+def _login_account_key() -> str:
+    body = request.get_json(silent=True)
+    username = body.get("username") if isinstance(body, dict) else None
+    return f"login-account:{str(username)[:64].lower()}"
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+@blp.route("/auth/login")
+class Login(MethodView):
+    decorators = [
+        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], scope="login-ip"),
+        limiter.limit(
+            lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+            key_func=_login_account_key,
+            scope="login-account",
+            deduct_when=_failed,
+        ),
+    ]
+
+    @blp.doc(security=[])
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, body):
+        """Sign in with username and password."""
+        return services.login(body["username"], body["password"])
+
+
+@blp.route("/auth/refresh")
+class Refresh(MethodView):
+    @blp.doc(security=[{"bearerAuth": []}], description="Send the refresh token as the bearer token.")
+    @blp.response(200, TokenSchema)
+    def post(self):
+        """Get a new access token with a refresh token."""
+        return services.refresh(bearer_token())
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    @blp.doc(description="Send the refresh token as the bearer token; it is revoked.")
+    @blp.response(204)
+    def post(self):
+        """Revoke a refresh token."""
+        services.logout(bearer_token())
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @auth_required()
+    @blp.response(200, MeSchema)
+    def get(self):
+        """The signed-in user, with roles and the areas in scope."""
+        user = current_user()
+        return {
+            "id": user.id,
+            "username": user.username,
+            "display_name": user.display_name,
+            "roles": user.roles,
+            "own_areas": user.area_ids,
+            "areas": scoped_area_ids(user),
+        }
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @auth_required("admin")
+    @blp.arguments(UserQuerySchema, location="query")
+    @blp.response(200, UserSchema(many=True))
+    @blp.paginate()
+    def get(self, query, pagination_parameters):
+        """List accounts (admin)."""
+        return paginate(services.list_users(query.get("role")), pagination_parameters)
+
+    @auth_required("admin")
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, body):
+        """Create an account (admin)."""
+        return services.create_user(**body)
+
+
+@blp.route("/users/<int:user_id>")
+class UserItem(MethodView):
+    @auth_required("admin")
+    @blp.response(200, UserSchema)
+    def get(self, user_id):
+        """One account (admin)."""
+        return services.get_user(user_id)
+
+    @auth_required("admin")
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, body, user_id):
+        """Change roles, areas, password or disable an account (admin)."""
+        return services.update_user(user_id, body)

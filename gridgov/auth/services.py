@@ -1,0 +1,190 @@
+"""Account operations: sign-in, tokens, and user administration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from gridgov.areas.models import Area
+from gridgov.auth.models import ROLES, RefreshToken, User, UserArea, UserRole
+from gridgov.auth.security import (
+    hash_password,
+    hash_token,
+    issue_access_token,
+    new_refresh_token,
+    verify_password,
+)
+from gridgov.errors import Conflict, Invalid, NotFound, Unauthorized
+from gridgov.extensions import db
+from gridgov.i18n import Msg
+from gridgov.timeutil import utcnow
+
+BAD_LOGIN = Msg("用户名或密码错误。", "Wrong username or password.")
+REFRESH_INVALID = Msg("刷新令牌无效、已过期或已注销。", "The refresh token is invalid, expired or revoked.")
+MIN_PASSWORD = 10
+
+
+def login(username: str, password: str) -> dict:
+    """Check the credentials of an active user and issue an access and a refresh token."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        raise Unauthorized(BAD_LOGIN)
+    refresh = new_refresh_token()
+    now = utcnow()
+    db.session.add(
+        RefreshToken(
+            user_id=user.id,
+            token_hash=hash_token(refresh),
+            created_at=now,
+            expires_at=now + current_app.config["REFRESH_TOKEN_TTL"],
+        )
+    )
+    db.session.commit()
+    access, expires_in = issue_access_token(user, now)
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+    }
+
+
+def _live_refresh_token(token: str | None, now: datetime) -> RefreshToken:
+    if not token:
+        raise Unauthorized(REFRESH_INVALID)
+    row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise Unauthorized(REFRESH_INVALID)
+    return row
+
+
+def refresh(token: str | None) -> dict:
+    """A new access token for a live refresh token of an active user."""
+    now = utcnow()
+    row = _live_refresh_token(token, now)
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized(REFRESH_INVALID)
+    access, expires_in = issue_access_token(user, now)
+    return {"access_token": access, "token_type": "Bearer", "expires_in": expires_in}
+
+
+def logout(token: str | None) -> None:
+    """Revoke the refresh token; later refreshes with it fail."""
+    now = utcnow()
+    row = _live_refresh_token(token, now)
+    row.revoked_at = now
+    db.session.commit()
+
+
+def _check_roles(roles: list[str]) -> list[str]:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise Invalid(
+            Msg(f"未知角色：{', '.join(unknown)}。", f"Unknown roles: {', '.join(unknown)}."),
+            errors={"json": {"roles": [f"one of {', '.join(ROLES)}"]}},
+        )
+    return sorted(set(roles))
+
+
+def _areas_by_ids(area_ids: list[int]) -> list[Area]:
+    areas = list(db.session.scalars(select(Area).where(Area.id.in_(area_ids)))) if area_ids else []
+    missing = sorted(set(area_ids) - {a.id for a in areas})
+    if missing:
+        raise Invalid(
+            Msg(f"区域不存在：{missing}。", f"No such areas: {missing}."),
+            errors={"json": {"area_ids": [f"unknown ids {missing}"]}},
+        )
+    return areas
+
+
+def areas_by_codes(codes: list[str]) -> list[Area]:
+    areas = list(db.session.scalars(select(Area).where(Area.code.in_(codes)))) if codes else []
+    missing = sorted(set(codes) - {a.code for a in areas})
+    if missing:
+        raise NotFound(Msg(f"区域编码不存在：{missing}。", f"No areas with codes {missing}."))
+    return areas
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(
+            Msg(
+                f"密码至少 {MIN_PASSWORD} 个字符。", f"The password needs at least {MIN_PASSWORD} characters."
+            ),
+            errors={"json": {"password": [f"at least {MIN_PASSWORD} characters"]}},
+        )
+
+
+def create_user(
+    username: str,
+    password: str,
+    roles: list[str],
+    area_ids: list[int] | None = None,
+    display_name: str = "",
+    phone: str | None = None,
+) -> User:
+    """Create an account with roles and areas (commits)."""
+    roles = _check_roles(roles)
+    _check_password(password)
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(Msg(f"用户名 {username} 已存在。", f"The username {username} is taken."))
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        phone=phone,
+        password_hash=hash_password(password),
+        role_rows=[UserRole(role=r) for r in roles],
+        area_rows=[UserArea(area_id=a.id) for a in _areas_by_ids(area_ids or [])],
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def update_user(user_id: int, changes: dict) -> User:
+    """Change roles, areas, activity, names or password (commits). Disabling revokes refresh tokens."""
+    user = get_user(user_id)
+    if "roles" in changes:
+        wanted = set(_check_roles(changes["roles"]))
+        user.role_rows = [r for r in user.role_rows if r.role in wanted] + [
+            UserRole(role=r) for r in sorted(wanted - set(user.roles))
+        ]
+    if "area_ids" in changes:
+        wanted_ids = {a.id for a in _areas_by_ids(changes["area_ids"])}
+        user.area_rows = [r for r in user.area_rows if r.area_id in wanted_ids] + [
+            UserArea(area_id=a) for a in sorted(wanted_ids - set(user.area_ids))
+        ]
+    for field in ("display_name", "phone"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    if "password" in changes:
+        _check_password(changes["password"])
+        user.password_hash = hash_password(changes["password"])
+    if "is_active" in changes:
+        user.is_active = changes["is_active"]
+        if not user.is_active:
+            now = utcnow()
+            for token in db.session.scalars(
+                select(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+            ):
+                token.revoked_at = now
+    db.session.commit()
+    return user
+
+
+def list_users(role: str | None = None):
+    query = select(User).order_by(User.id)
+    if role:
+        query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    return query

@@ -1,0 +1,61 @@
+"""Command-line groups: `users create`, `seed demo`, `scheduler run`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from gridgov.auth.models import ROLES
+from gridgov.errors import DomainError
+from gridgov.extensions import db
+
+users_cli = AppGroup("users", help="Manage accounts.")
+seed_cli = AppGroup("seed", help="Load data.")
+scheduler_cli = AppGroup("scheduler", help="Run the scheduler process.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+@click.option("--area", "areas", multiple=True, help="Area code in the user's scope (repeatable).")
+@click.option("--name", "display_name", default="", help="Display name.")
+def create_user_command(username, roles, areas, display_name):
+    """Create USERNAME; the password comes from GRIDGOV_PASSWORD or a prompt."""
+    from gridgov.auth.services import areas_by_codes, create_user
+
+    password = os.environ.get("GRIDGOV_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    db.session.info["actor_id"] = None
+    try:
+        area_ids = [a.id for a in areas_by_codes(list(areas))]
+        user = create_user(username, password, list(roles), area_ids, display_name=display_name)
+    except DomainError as exc:
+        raise click.ClickException(exc.message.en) from exc
+    click.echo(f"created user {user.username} (id {user.id}) with roles {', '.join(user.roles)}")
+
+
+@seed_cli.command("demo")
+def seed_demo_command():
+    """Load the demo zone and accounts (idempotent) and print the accounts."""
+    from gridgov.seeding import seed_demo
+
+    summary = seed_demo()
+    click.echo(f"demo zone: {summary['areas']} areas")
+    click.echo(f"demo accounts (password for all: {summary['password']}):")
+    for account in summary["users"]:
+        click.echo(
+            f"  {account['username']:<22} {','.join(account['roles']):<14} {' '.join(account['areas'])}"
+        )
+
+
+@scheduler_cli.command("run")
+@click.option("--poll", default=15.0, show_default=True, help="Seconds between leadership checks.")
+def scheduler_run_command(poll):
+    """Run the scheduler; only one process at a time is the active leader."""
+    from gridgov.scheduler.runner import run_forever
+
+    run_forever(current_app._get_current_object(), poll_seconds=poll)

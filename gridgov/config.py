@@ -1,0 +1,141 @@
+"""Configuration classes. They read the environment when the factory runs, not at import."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused in production
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run this environment (raised at start-up)."""
+
+
+def _normalise_db_url(url: str) -> str:
+    # `postgresql://` means psycopg2 to SQLAlchemy; gridgov ships psycopg 3.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+class BaseConfig:
+    """Settings shared by every environment; each is read from a GRIDGOV_* variable."""
+
+    ENV_NAME = "development"
+    TESTING = False
+
+    def __init__(self, environ: Mapping[str, str] | None = None, instance_path: str = "instance"):
+        env = os.environ if environ is None else environ
+        self.SECRET_KEY = env.get("GRIDGOV_SECRET_KEY") or DEV_SECRET_KEY
+        db_url = env.get("GRIDGOV_DATABASE_URL") or ""
+        self.DATABASE_URL_GIVEN = bool(db_url)
+        if not db_url:
+            db_url = "sqlite:///" + os.path.join(os.path.abspath(instance_path), "gridgov.db")
+        self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(db_url)
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            self.SQLALCHEMY_ENGINE_OPTIONS.update(
+                pool_size=_int(env, "GRIDGOV_DB_POOL_SIZE", 10), max_overflow=10
+            )
+        self.SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+        # Tokens: access tokens are short-lived JWTs; refresh tokens live in the database.
+        self.ACCESS_TOKEN_TTL = timedelta(seconds=_int(env, "GRIDGOV_ACCESS_TOKEN_TTL", 900))
+        if timedelta(minutes=15) < self.ACCESS_TOKEN_TTL:
+            raise ConfigError("GRIDGOV_ACCESS_TOKEN_TTL may be at most 900 seconds")
+        self.REFRESH_TOKEN_TTL = timedelta(days=_int(env, "GRIDGOV_REFRESH_TOKEN_DAYS", 30))
+
+        # Rate limits (Flask-Limiter). In memory unless a shared storage is named.
+        self.RATELIMIT_STORAGE_URI = env.get("GRIDGOV_RATELIMIT_STORAGE_URL") or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.RATELIMIT_ENABLED = env.get("GRIDGOV_RATELIMIT_ENABLED", "1") != "0"
+        self.LOGIN_LIMIT_PER_IP = env.get("GRIDGOV_LOGIN_LIMIT_PER_IP") or "30 per minute"
+        self.LOGIN_LIMIT_PER_ACCOUNT = env.get("GRIDGOV_LOGIN_LIMIT_PER_ACCOUNT") or "5 per minute"
+
+        # Requests: JSON bodies are capped; upload routes raise their own limit.
+        self.MAX_CONTENT_LENGTH = _int(env, "GRIDGOV_MAX_JSON_BYTES", 256 * 1024)
+        self.MAX_UPLOAD_BYTES = _int(env, "GRIDGOV_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+        self.UPLOAD_DIR = env.get("GRIDGOV_UPLOAD_DIR") or os.path.join(
+            os.path.abspath(instance_path), "uploads"
+        )
+
+        # Areas (micro-grids).
+        self.AREA_MAX_VERTICES = _int(env, "GRIDGOV_AREA_MAX_VERTICES", 5000)
+        self.AREA_PARENT_TOLERANCE_M = float(env.get("GRIDGOV_AREA_PARENT_TOLERANCE_M") or 1.0)
+        self.AREA_OVERLAP_TOLERANCE_M2 = float(env.get("GRIDGOV_AREA_OVERLAP_TOLERANCE_M2") or 1.0)
+
+        # Scheduler.
+        self.SCHEDULER_LOCK_FILE = env.get("GRIDGOV_SCHEDULER_LOCK_FILE") or os.path.join(
+            os.path.abspath(instance_path), "scheduler.lock"
+        )
+        self.TIMEZONE = "Asia/Shanghai"
+
+        # OpenAPI (flask-smorest); the docs page's assets are served by the app itself.
+        self.API_TITLE = "gridgov"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "docs"
+        self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+        self.API_SPEC_OPTIONS = {
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+            },
+            "security": [{"bearerAuth": []}],
+            "info": {"description": "Grid-based community governance API (网格化治理)."},
+        }
+        self.JSON_AS_ASCII = False
+
+    def validate(self) -> None:
+        """Refuse settings that would be unsafe in this environment."""
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+
+
+class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+
+    def validate(self) -> None:
+        if self.SECRET_KEY == DEV_SECRET_KEY or len(self.SECRET_KEY) < 32:
+            raise ConfigError("GRIDGOV_SECRET_KEY must be set to a random value of 32+ characters")
+        if not self.DATABASE_URL_GIVEN:
+            raise ConfigError("GRIDGOV_DATABASE_URL must be set in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(instance_path: str, environ: Mapping[str, str] | None = None) -> BaseConfig:
+    """Build the configuration named by GRIDGOV_ENV (development by default) and validate it."""
+    env = os.environ if environ is None else environ
+    name = env.get("GRIDGOV_ENV", "development")
+    if name not in CONFIGS:
+        raise ConfigError(f"GRIDGOV_ENV must be one of {sorted(CONFIGS)}, got {name!r}")
+    config = CONFIGS[name](env, instance_path)
+    config.validate()
+    return config

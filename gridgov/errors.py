@@ -1,0 +1,139 @@
+"""Domain errors and the one JSON error envelope used for every status and every route."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from http import HTTPStatus
+
+from flask import Flask, g, jsonify, request
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from gridgov.extensions import db
+from gridgov.i18n import Msg, request_language, translate_field_errors
+
+log = logging.getLogger(__name__)
+
+STATUS_MESSAGES = {
+    400: Msg("请求格式错误。", "The request is malformed."),
+    401: Msg("未登录或登录已失效。", "Authentication is required or the token is invalid."),
+    403: Msg("无权执行此操作。", "You are not allowed to do this."),
+    404: Msg("资源不存在。", "Not found."),
+    405: Msg("不支持该请求方法。", "This method is not allowed here."),
+    409: Msg("与现有数据冲突。", "This conflicts with existing data."),
+    413: Msg("请求内容过大。", "The request body is too large."),
+    415: Msg("不支持的内容类型，请发送 JSON。", "Unsupported media type: send JSON."),
+    422: Msg("请求参数有误，请检查各字段。", "The request could not be processed: check the fields."),
+    429: Msg("请求过于频繁，请稍后再试。", "Too many requests: try again later."),
+    500: Msg("服务器内部错误。", "Internal server error."),
+    503: Msg("服务暂时不可用，请稍后再试。", "The service is temporarily unavailable."),
+}
+
+
+class DomainError(Exception):
+    """An error a service raises; the handler turns it into the envelope."""
+
+    status = 400
+
+    def __init__(self, message: Msg | None = None, errors: dict | None = None, **extra):
+        self.message = message or STATUS_MESSAGES.get(self.status)
+        self.errors = errors
+        self.extra = extra
+        super().__init__(self.message.en if self.message else "")
+
+
+class BadRequest(DomainError):
+    status = 400
+
+
+class Unauthorized(DomainError):
+    status = 401
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class Invalid(DomainError):
+    status = 422
+
+
+class TooManyRequests(DomainError):
+    status = 429
+
+
+def error_response(status: int, message: Msg | str | None = None, errors=None, **extra):
+    """Build the envelope `{"code", "status", "message", "errors"?}` in the client's language."""
+    lang = request_language()
+    if message is None:
+        message = STATUS_MESSAGES.get(status) or Msg(HTTPStatus(status).phrase, HTTPStatus(status).phrase)
+    text = message.pick(lang) if isinstance(message, Msg) else message
+    body = {"code": status, "status": HTTPStatus(status).phrase, "message": text}
+    if errors:
+        body["errors"] = translate_field_errors(errors, lang)
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    errors = data.get("messages")
+    message = None
+    if status == 400 and errors and "json" in errors and "Invalid JSON body." in str(errors):
+        message = Msg("JSON 格式错误。", "The body is not valid JSON.")
+    if status == 429:
+        errors = None
+    response = error_response(status, message, errors)
+    if status == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    for key, value in (data.get("headers") or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _handle_domain_error(error: DomainError):
+    return error_response(error.status, error.message, error.errors, **error.extra)
+
+
+def _handle_integrity_error(error: IntegrityError):
+    db.session.rollback()
+    log.info("integrity error turned into 409: %s", type(error.orig).__name__)
+    return error_response(409)
+
+
+def _handle_operational_error(error: OperationalError):
+    db.session.rollback()
+    log.error("database unavailable (request %s): %s", g.get("request_id"), type(error.orig).__name__)
+    response = error_response(503)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _handle_unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return _handle_http_exception(error)
+    db.session.rollback()
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    log.exception("unhandled error in %s %s (request %s)", request.method, request.path, request_id)
+    return error_response(500, request_id=request_id)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Route every error, including unknown routes and crashes, into the envelope."""
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(DomainError, _handle_domain_error)
+    app.register_error_handler(IntegrityError, _handle_integrity_error)
+    app.register_error_handler(OperationalError, _handle_operational_error)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,45 @@
+"""Request hooks: request ids, content-type checks, and the offline docs assets."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+from flask import Flask, g, request, send_from_directory
+
+from gridgov.errors import error_response
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+_BODY_TYPES = {"application/json", "application/geo+json", "multipart/form-data"}
+SWAGGER_UI_DIR = os.path.join(os.path.dirname(__import__("flask_swagger_ui").__file__), "dist")
+
+
+def _assign_request_id():
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def _require_json_body():
+    # A body in another format would otherwise be read as "no fields" and answered 422.
+    if request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/api/"):
+        has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
+        if has_body and request.mimetype not in _BODY_TYPES and not request.mimetype.endswith("+json"):
+            return error_response(415)
+    return None
+
+
+def _add_request_id(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    return response
+
+
+def register_request_hooks(app: Flask) -> None:
+    app.before_request(_assign_request_id)
+    app.before_request(_require_json_body)
+    app.after_request(_add_request_id)
+
+    @app.get("/api/v1/docs/assets/<path:filename>")
+    def swagger_ui_asset(filename):
+        """Swagger UI's files, from the installed package, so the docs page works offline."""
+        return send_from_directory(SWAGGER_UI_DIR, filename, max_age=86400)

@@ -1,0 +1,84 @@
+"""Build and run the scheduler. Jobs come from each domain's `jobs.py` through `JOBS`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from gridgov.extensions import db
+from gridgov.scheduler.leader import LeaderLock
+
+log = logging.getLogger(__name__)
+
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    func: Callable[[], object]
+    trigger: str
+    trigger_args: dict
+
+
+def registered_jobs() -> list[Job]:
+    """Every domain's jobs. A domain adds its own here when it has any."""
+    from gridgov.auth.jobs import JOBS as AUTH_JOBS
+
+    return [*AUTH_JOBS]
+
+
+def run_in_context(app: Flask, job: Job) -> Callable[[], None]:
+    """Wrap a job so each run gets a fresh app context and logs its start and end."""
+
+    def runner() -> None:
+        started = time.monotonic()
+        log.info("job %s started", job.id)
+        with app.app_context():
+            try:
+                result = job.func()
+            except Exception:
+                db.session.rollback()
+                log.exception("job %s failed", job.id)
+                return
+            finally:
+                db.session.remove()
+        log.info("job %s finished in %.2fs: %s", job.id, time.monotonic() - started, result)
+
+    return runner
+
+
+def build_scheduler(app: Flask) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=app.config["TIMEZONE"], job_defaults=JOB_DEFAULTS)
+    for job in registered_jobs():
+        scheduler.add_job(run_in_context(app, job), job.trigger, id=job.id, **job.trigger_args)
+    return scheduler
+
+
+def run_forever(app: Flask, poll_seconds: float = 15.0, stop: Callable[[], bool] = lambda: False) -> None:
+    """Wait to become leader, run the jobs while leader, and stand by again if leadership is lost."""
+    with app.app_context():
+        engine = db.engine
+    lock = LeaderLock(engine, app.config["SCHEDULER_LOCK_FILE"])
+    log.info("scheduler waiting for leadership (%s lock)", lock.backend)
+    try:
+        while not stop():
+            if not lock.try_acquire():
+                time.sleep(poll_seconds)
+                continue
+            log.info("scheduler is the leader; starting jobs")
+            scheduler = build_scheduler(app)
+            scheduler.start()
+            try:
+                while not stop() and lock.still_held():
+                    time.sleep(poll_seconds)
+            finally:
+                scheduler.shutdown(wait=True)
+            log.info("scheduler stopped leading")
+    finally:
+        lock.release()

@@ -1,0 +1,109 @@
+"""Every status comes back in the one envelope, in Chinese by default and English on request."""
+
+import logging
+
+import pytest
+from sqlalchemy import insert
+
+from gridgov.auth.models import User
+from gridgov.extensions import db
+
+
+def assert_envelope(response, code):
+    assert response.status_code == code
+    assert response.is_json
+    body = response.get_json()
+    assert body["code"] == code
+    assert isinstance(body["status"], str) and body["status"]
+    assert isinstance(body["message"], str) and body["message"]
+    return body
+
+
+def test_unknown_route_is_404_in_chinese_by_default(client):
+    body = assert_envelope(client.get("/api/v1/nowhere"), 404)
+    assert body["message"] == "资源不存在。"
+    assert assert_envelope(client.get("/nowhere-at-all"), 404)
+
+
+def test_english_when_asked(client):
+    body = assert_envelope(client.get("/api/v1/nowhere", headers={"Accept-Language": "en-US,en;q=0.9"}), 404)
+    assert body["message"] == "Not found."
+
+
+def test_method_not_allowed_is_405_with_allow_header(client):
+    response = client.delete("/api/v1/auth/login")
+    assert_envelope(response, 405)
+    assert "POST" in response.headers["Allow"]
+
+
+def test_body_over_256_kib_is_413(client):
+    response = client.post(
+        "/api/v1/auth/login", data=b"{" + b" " * (300 * 1024) + b"}", content_type="application/json"
+    )
+    assert_envelope(response, 413)
+
+
+def test_form_body_is_415(client):
+    response = client.post("/api/v1/auth/login", data={"username": "a", "password": "b"})
+    body = assert_envelope(response, 415)
+    assert "JSON" in body["message"]
+
+
+def test_missing_fields_are_422_with_field_errors(client):
+    body = assert_envelope(client.post("/api/v1/auth/login", json={"username": "x"}), 422)
+    assert body["errors"]["json"]["password"] == ["必填字段缺失。"]
+    body = assert_envelope(
+        client.post("/api/v1/auth/login", json={"username": "x"}, headers={"Accept-Language": "en"}), 422
+    )
+    assert body["errors"]["json"]["password"] == ["Missing data for required field."]
+
+
+def test_malformed_json_is_400(client):
+    response = client.post("/api/v1/auth/login", data=b"{nope", content_type="application/json")
+    assert_envelope(response, 400)
+
+
+def test_missing_token_is_401_and_wrong_role_403(client, make_user, auth_headers):
+    assert_envelope(client.get("/api/v1/me"), 401)
+    assert_envelope(client.get("/api/v1/me", headers={"Authorization": "Bearer garbage"}), 401)
+    worker = make_user(roles=["grid_worker"])
+    assert_envelope(client.get("/api/v1/users", headers=auth_headers(worker)), 403)
+
+
+def test_integrity_error_is_409_not_a_traceback(app, client):
+    @app.post("/api/v1/_test/duplicate")
+    def duplicate():
+        row = {"username": "twin", "display_name": "", "password_hash": "x", "is_active": True}
+        db.session.execute(insert(User), [row, row])
+        return {}
+
+    body = assert_envelope(client.post("/api/v1/_test/duplicate"), 409)
+    assert "Traceback" not in str(body)
+
+
+def test_crash_is_500_with_request_id_logged(app, client, caplog):
+    @app.get("/api/v1/_test/crash")
+    def crash():
+        raise RuntimeError("boom secret detail")
+
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/api/v1/_test/crash")
+    body = assert_envelope(response, 500)
+    assert "boom" not in response.get_data(as_text=True)
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    assert any(body["request_id"] in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "lang, expected", [("zh", "请求过于频繁，请稍后再试。"), ("en", "Too many requests: try again later.")]
+)
+def test_rate_limited_login_is_429_in_envelope(client, lang, expected):
+    last = None
+    for _ in range(6):
+        last = client.post(
+            "/api/v1/auth/login",
+            json={"username": "ghost", "password": "wrong-password"},
+            headers={"Accept-Language": lang},
+        )
+    body = assert_envelope(last, 429)
+    assert body["message"] == expected

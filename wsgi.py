@@ -1,0 +1,3 @@
+from gridgov import create_app
+
+app = create_app()
