@@ -24,6 +24,7 @@ def create_app(config: Mapping | BaseConfig | None = None) -> Flask:
     """Build the app: environment config (overridden by `config`), extensions, routes, commands."""
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     configure(app, config)
+    app.json.ensure_ascii = False  # Chinese stays readable in responses
     configure_logging()
     register_extensions(app)
     register_blueprints(app)

@@ -98,7 +98,6 @@ class BaseConfig:
             "security": [{"bearerAuth": []}],
             "info": {"description": "Grid-based community governance API (网格化治理)."},
         }
-        self.JSON_AS_ASCII = False
 
     def validate(self) -> None:
         """Refuse settings that would be unsafe in this environment."""

@@ -56,7 +56,7 @@ def run_in_context(app: Flask, job: Job) -> Callable[[], None]:
 def build_scheduler(app: Flask) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=app.config["TIMEZONE"], job_defaults=JOB_DEFAULTS)
     for job in registered_jobs():
-        scheduler.add_job(run_in_context(app, job), job.trigger, id=job.id, **job.trigger_args)
+        scheduler.add_job(run_in_context(app, job), job.trigger, id=job.id, name=job.id, **job.trigger_args)
     return scheduler
 
 
