@@ -50,12 +50,12 @@ _FIELD_MESSAGES_ZH = {
 
 def translate_field_errors(errors, lang: str):
     """Translate marshmallow's field messages (recursively) when the client reads Chinese."""
-    if lang == "en":
-        return errors
+    if isinstance(errors, Msg):
+        return errors.pick(lang)
     if isinstance(errors, dict):
         return {key: translate_field_errors(value, lang) for key, value in errors.items()}
     if isinstance(errors, list):
         return [translate_field_errors(value, lang) for value in errors]
-    if isinstance(errors, str):
+    if isinstance(errors, str) and lang != "en":
         return _FIELD_MESSAGES_ZH.get(errors, errors)
     return errors

@@ -37,3 +37,15 @@ class Area(db.Model):
     @property
     def depth(self) -> int:
         return LEVELS.index(self.level)
+
+
+class AreaIndexVersion(db.Model):
+    """One row whose stamp changes with every change of areas, so each worker process can tell
+    cheaply that its in-memory spatial index is stale. A random stamp, not a counter, so that a
+    database restored or rebuilt from scratch can never repeat a stamp a process has cached."""
+
+    __tablename__ = "area_index_version"
+    __audit__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(32))

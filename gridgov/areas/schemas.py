@@ -1,15 +1,22 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
+from gridgov.areas.crs import CRS_NAMES
 from gridgov.areas.models import LEVELS
+from gridgov.masking import mask_phone
 
 
 class AreaSchema(Schema):
     id = fields.Integer(dump_only=True)
-    code = fields.String(required=True)
-    name = fields.String(required=True)
+    code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    parent_id = fields.Integer(allow_none=True)
-    geometry = fields.Dict(allow_none=True)
+    parent_id = fields.Integer(allow_none=True, load_default=None)
+    geometry = fields.Dict(required=True, metadata={"description": "GeoJSON Polygon or MultiPolygon, WGS-84"})
+
+
+class AreaUpdateSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=100))
+    geometry = fields.Dict()
 
 
 class AreaBriefSchema(Schema):
@@ -23,4 +30,46 @@ class AreaBriefSchema(Schema):
 class AreaQuerySchema(Schema):
     level = fields.String(validate=validate.OneOf(LEVELS))
     parent = fields.Integer(metadata={"description": "Only the children of this area id"})
-    format = fields.String(validate=validate.OneOf(["json", "geojson"]), load_default="json")
+    format = fields.String(
+        validate=validate.OneOf(["json", "geojson"]),
+        load_default="json",
+        metadata={"description": "geojson: the whole filtered set as a FeatureCollection (not paged)"},
+    )
+
+
+class FeatureCollectionSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(required=True, validate=validate.Equal("FeatureCollection"))
+    features = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+
+
+class ImportResultSchema(Schema):
+    created = fields.Integer()
+    updated = fields.Integer()
+    codes = fields.List(fields.String())
+
+
+class LocateQuerySchema(Schema):
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    crs = fields.String(load_default="wgs84", validate=validate.OneOf(CRS_NAMES))
+
+
+class WorkerSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    phone = fields.Function(lambda user: mask_phone(user.phone))
+
+
+class LocateResultSchema(Schema):
+    area = fields.Nested(AreaBriefSchema)
+    path = fields.List(fields.Nested(AreaBriefSchema))
+    workers = fields.List(fields.Nested(WorkerSchema))
+    point = fields.Dict(metadata={"description": "The point in WGS-84"})
+
+
+class WorkerAssignSchema(Schema):
+    user_ids = fields.List(fields.Integer(), required=True)

@@ -1,0 +1,124 @@
+"""Locating a phone's point: the per-process spatial index, kept in step with the database."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from shapely.geometry import shape
+from sqlalchemy import select, update
+
+from gridgov.areas.crs import to_wgs84
+from gridgov.areas.models import Area, AreaIndexVersion
+from gridgov.areas.scope import area_in_scope
+from gridgov.areas.spatial import IndexedArea, SpatialIndex
+from gridgov.auth.models import User, UserArea, UserRole
+from gridgov.errors import NotFound
+from gridgov.extensions import db
+from gridgov.i18n import Msg
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[str, SpatialIndex]] = {}
+
+
+def bump_index_version() -> None:
+    """Mark every process's index stale; call in the transaction that changes areas."""
+    stamp = uuid.uuid4().hex
+    result = db.session.execute(update(AreaIndexVersion).where(AreaIndexVersion.id == 1).values(stamp=stamp))
+    if result.rowcount == 0:
+        db.session.add(AreaIndexVersion(id=1, stamp=stamp))
+
+
+def _current_version() -> str:
+    return db.session.scalar(select(AreaIndexVersion.stamp).where(AreaIndexVersion.id == 1)) or ""
+
+
+def _build_index() -> SpatialIndex:
+    rows = db.session.execute(
+        select(Area.id, Area.code, Area.name, Area.level, Area.parent_id, Area.geometry)
+    ).all()
+    return SpatialIndex(
+        [
+            (
+                IndexedArea(r.id, r.code, r.name, r.level, r.parent_id),
+                shape(r.geometry) if r.geometry else None,
+            )
+            for r in rows
+        ]
+    )
+
+
+def spatial_index() -> SpatialIndex:
+    """This process's index, rebuilt when another process (or this one) changed areas."""
+    key = db.engine.url.render_as_string(hide_password=True)
+    version = _current_version()
+    cached = _cache.get(key)
+    if cached and cached[0] == version:
+        return cached[1]
+    with _lock:
+        cached = _cache.get(key)
+        if cached and cached[0] == version:
+            return cached[1]
+        index = _build_index()
+        _cache[key] = (version, index)
+        return index
+
+
+def _brief(area: IndexedArea) -> dict:
+    return {
+        "id": area.id,
+        "code": area.code,
+        "name": area.name,
+        "level": area.level,
+        "parent_id": area.parent_id,
+    }
+
+
+def grid_workers(area_ids: list[int]) -> list[User]:
+    """Grid workers assigned to any of these areas."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserArea, UserArea.user_id == User.id)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserArea.area_id.in_(area_ids), UserRole.role == "grid_worker", User.is_active.is_(True))
+            .distinct()
+            .order_by(User.id)
+        )
+    )
+
+
+def locate(user: User, lon: float, lat: float, crs: str = "wgs84") -> dict:
+    """The deepest area containing the point, its path and workers; 404 naming the nearest micro-grid.
+
+    Boundaries are map data every signed-in user may resolve; the workers are listed only when
+    the area is in the user's scope.
+    """
+    wgs_lon, wgs_lat = to_wgs84(lon, lat, crs)
+    index = spatial_index()
+    area = index.locate(wgs_lon, wgs_lat)
+    if area is None:
+        nearest = index.nearest(wgs_lon, wgs_lat)
+        extra = {}
+        if nearest:
+            extra = {"nearest_micro_grid": _brief(nearest[0]), "distance_m": round(nearest[1], 1)}
+            message = Msg(
+                f"该位置不在任何网格内；最近的微网格是 {nearest[0].name}（{nearest[0].code}），约 {nearest[1]:,.0f} 米。",
+                f"The point is inside no area; the nearest micro-grid is {nearest[0].name} "
+                f"({nearest[0].code}), {nearest[1]:,.0f} m away.",
+            )
+        else:
+            message = Msg(
+                "该位置不在任何网格内，且尚无微网格。",
+                "The point is inside no area and there are no micro-grids.",
+            )
+        raise NotFound(message, **extra)
+    path = index.path(area)
+    in_scope = db.session.scalar(select(Area.id).where(Area.id == area.id, area_in_scope(user))) is not None
+    workers = grid_workers([a.id for a in path if a.level in ("grid", "micro_grid")]) if in_scope else []
+    return {
+        "area": _brief(area),
+        "path": [_brief(a) for a in path],
+        "workers": workers,
+        "point": {"type": "Point", "coordinates": [round(wgs_lon, 7), round(wgs_lat, 7)]},
+    }

@@ -1,0 +1,62 @@
+"""Coordinate conversions against published reference pairs, and inverse accuracy."""
+
+import random
+
+import pytest
+from pyproj import Geod
+
+from gridgov.areas.crs import (
+    bd09_to_gcj02,
+    from_wgs84,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    to_wgs84,
+    wgs84_to_gcj02,
+)
+
+GEOD = Geod(ellps="WGS84")
+
+
+def metres(a, b):
+    return GEOD.inv(a[0], a[1], b[0], b[1])[2]
+
+
+# Pairs published with the widely used open-source implementations of the public algorithm
+# (input lon/lat, expected lon/lat).
+def test_wgs84_to_gcj02_reference_pairs():
+    assert wgs84_to_gcj02(116.404, 39.915) == pytest.approx((116.41024449916938, 39.91640428150164), abs=1e-9)
+    assert metres(wgs84_to_gcj02(116.0, 40.0), (116.006141221789, 40.001213650174)) < 0.05
+
+
+def test_gcj02_bd09_reference_pairs():
+    assert gcj02_to_bd09(116.404, 39.915) == pytest.approx((116.41036949371029, 39.92133699351021), abs=1e-9)
+    # The published closed-form inverse is approximate; ours agrees with it to a few centimetres.
+    assert metres(bd09_to_gcj02(116.404, 39.915), (116.39762729119315, 39.90865673957631)) < 0.1
+
+
+def test_outside_china_is_unchanged():
+    assert wgs84_to_gcj02(2.35, 48.85) == (2.35, 48.85)
+    assert to_wgs84(2.35, 48.85, "bd09") != (2.35, 48.85)  # BD-09's own shift applies everywhere
+    assert to_wgs84(2.35, 48.85, "gcj02") == (2.35, 48.85)
+
+
+@pytest.mark.parametrize("crs", ["gcj02", "bd09"])
+def test_inverse_is_within_half_a_metre_across_china(crs):
+    rng = random.Random(7)
+    worst = 0.0
+    for _ in range(5000):
+        point = (rng.uniform(74, 134), rng.uniform(18, 53))
+        back = to_wgs84(*from_wgs84(*point, crs), crs)
+        worst = max(worst, metres(point, back))
+    assert worst < 0.5
+    assert worst < 0.01  # in practice the iteration gets to millimetres
+
+
+def test_gcj02_inverse_of_reference_point():
+    wgs = gcj02_to_wgs84(116.41024449916938, 39.91640428150164)
+    assert metres(wgs, (116.404, 39.915)) < 0.01
+
+
+def test_unknown_crs_is_refused():
+    with pytest.raises(ValueError):
+        to_wgs84(113.2, 33.75, "cgcs2000")
