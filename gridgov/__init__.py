@@ -25,7 +25,7 @@ def create_app(config: Mapping | BaseConfig | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     configure(app, config)
     app.json.ensure_ascii = False  # Chinese stays readable in responses
-    configure_logging()
+    configure_logging(app.config["LOG_LEVEL"])
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

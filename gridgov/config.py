@@ -82,6 +82,7 @@ class BaseConfig:
             os.path.abspath(instance_path), "scheduler.lock"
         )
         self.TIMEZONE = "Asia/Shanghai"
+        self.LOG_LEVEL = (env.get("GRIDGOV_LOG_LEVEL") or "INFO").upper()
 
         # OpenAPI (flask-smorest); the docs page's assets are served by the app itself.
         self.API_TITLE = "gridgov"

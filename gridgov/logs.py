@@ -28,7 +28,7 @@ class ScrubFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+def configure_logging(level: int | str = logging.INFO) -> None:
     """Install the scrubbing filter on the root handlers (once per process)."""
     root = logging.getLogger()
     if not root.handlers:
@@ -37,7 +37,7 @@ def configure_logging(level: int = logging.INFO) -> None:
             logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
         )
         root.addHandler(handler)
-        root.setLevel(level)
+    root.setLevel(level)
     for handler in root.handlers:
         if not any(isinstance(f, ScrubFilter) for f in handler.filters):
             handler.addFilter(ScrubFilter())

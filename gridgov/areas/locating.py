@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from gridgov.areas.crs import to_wgs84
 from gridgov.areas.models import Area, AreaIndexVersion
-from gridgov.areas.scope import area_in_scope
+from gridgov.areas.scope import is_global
 from gridgov.areas.spatial import IndexedArea, SpatialIndex
 from gridgov.auth.models import User, UserArea, UserRole
 from gridgov.errors import NotFound
@@ -74,14 +74,17 @@ def _brief(area: IndexedArea) -> dict:
     }
 
 
-def grid_workers(area_ids: list[int]) -> list[User]:
-    """Grid workers assigned to any of these areas."""
+def grid_workers(area_ids: list[int]) -> list:
+    """Grid workers assigned to any of these areas (id, username, display_name, phone rows)."""
     return list(
-        db.session.scalars(
-            select(User)
+        db.session.execute(
+            select(User.id, User.username, User.display_name, User.phone)
             .join(UserArea, UserArea.user_id == User.id)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(UserArea.area_id.in_(area_ids), UserRole.role == "grid_worker", User.is_active.is_(True))
+            .where(
+                UserArea.area_id.in_(area_ids),
+                User.is_active.is_(True),
+                User.id.in_(select(UserRole.user_id).where(UserRole.role == "grid_worker")),
+            )
             .distinct()
             .order_by(User.id)
         )
@@ -114,7 +117,8 @@ def locate(user: User, lon: float, lat: float, crs: str = "wgs84") -> dict:
             )
         raise NotFound(message, **extra)
     path = index.path(area)
-    in_scope = db.session.scalar(select(Area.id).where(Area.id == area.id, area_in_scope(user))) is not None
+    # In scope when one of the user's own areas lies on the path from the top down to this one.
+    in_scope = is_global(user) or bool(set(user.area_ids) & {a.id for a in path})
     workers = grid_workers([a.id for a in path if a.level in ("grid", "micro_grid")]) if in_scope else []
     return {
         "area": _brief(area),

@@ -30,9 +30,7 @@ class User(db.Model):
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
-    area_rows: Mapped[list[UserArea]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
-    )
+    area_rows: Mapped[list[UserArea]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def roles(self) -> list[str]:

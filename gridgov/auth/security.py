@@ -12,6 +12,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from gridgov.auth.models import User
 from gridgov.errors import Forbidden, Unauthorized
@@ -85,7 +86,9 @@ def user_from_access_token(token: str) -> User:
         user_id = int(claims["sub"])
     except (TypeError, ValueError) as exc:
         raise Unauthorized(TOKEN_INVALID) from exc
-    user = db.session.scalar(select(User).where(User.id == user_id, User.is_active.is_(True)))
+    user = db.session.scalar(
+        select(User).options(joinedload(User.role_rows)).where(User.id == user_id, User.is_active.is_(True))
+    )
     if user is None:
         raise Unauthorized(TOKEN_INVALID)
     return user
