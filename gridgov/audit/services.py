@@ -7,8 +7,7 @@ show to admins.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, time
 
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event, insert, inspect, select
@@ -22,13 +21,13 @@ MASKED = "***"
 
 
 def _plain(value):
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
     if isinstance(value, bytes):
         return MASKED
-    return value
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
+        return value
+    return str(value)  # Decimal, UUID, enums …
 
 
 def _object_changes(obj, kind: str) -> dict:

@@ -1,0 +1,1 @@
+"""Market days: lunar-calendar schedules, patrol rosters, calendar feeds."""

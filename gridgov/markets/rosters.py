@@ -1,0 +1,300 @@
+"""Patrol teams, their assignments to market days (with conflict checks), coverage and check-ins."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, datetime
+
+from shapely.geometry import Point, shape
+from sqlalchemy import select
+
+from gridgov.areas.crs import to_wgs84
+from gridgov.areas.models import Area
+from gridgov.areas.scope import area_in_scope
+from gridgov.areas.services import get_area
+from gridgov.auth.models import User
+from gridgov.errors import Conflict, Invalid, NotFound
+from gridgov.extensions import db
+from gridgov.i18n import Msg
+from gridgov.markets.models import Market, MarketAssignment, MarketCheckin, PatrolTeam, PatrolTeamMember
+from gridgov.markets.services import (
+    _check_range,
+    compute_occurrences,
+    get_market,
+    markets_query,
+    scheduled_on,
+)
+from gridgov.timeutil import LOCAL_TZ, local_today, utcnow
+
+
+def teams_query(user: User):
+    return (
+        select(PatrolTeam)
+        .join(Area, Area.id == PatrolTeam.area_id)
+        .where(area_in_scope(user))
+        .order_by(PatrolTeam.id)
+    )
+
+
+def get_team(user: User, team_id: int) -> PatrolTeam:
+    team = db.session.scalar(teams_query(user).where(PatrolTeam.id == team_id))
+    if team is None:
+        raise NotFound()
+    return team
+
+
+def _members(member_ids: list[int]) -> list[PatrolTeamMember]:
+    found = set(db.session.scalars(select(User.id).where(User.id.in_(member_ids), User.is_active.is_(True))))
+    missing = sorted(set(member_ids) - found)
+    if missing:
+        raise Invalid(
+            Msg(f"用户不存在或已停用：{missing}。", f"Unknown or disabled users: {missing}."),
+            errors={"json": {"member_ids": [f"unknown {missing}"]}},
+        )
+    return [PatrolTeamMember(user_id=i) for i in sorted(set(member_ids))]
+
+
+def create_team(user: User, data: dict) -> PatrolTeam:
+    """A patrol team (patrol members, staff, village cadres) for a town or village in scope (commits)."""
+    get_area(user, data["area_id"])
+    team = PatrolTeam(name=data["name"], area_id=data["area_id"], members=_members(data["member_ids"]))
+    db.session.add(team)
+    db.session.commit()
+    return team
+
+
+def update_team(user: User, team_id: int, changes: dict) -> PatrolTeam:
+    team = get_team(user, team_id)
+    if "name" in changes:
+        team.name = changes["name"]
+    if "member_ids" in changes:
+        team.members = _members(changes["member_ids"])
+        db.session.flush()
+        conflicts = _conflicts_for_team_days(team)
+        if conflicts:
+            db.session.rollback()
+            raise Conflict(conflicts[0])
+    db.session.commit()
+    return team
+
+
+def rotate_feed_token(user: User, team_id: int) -> str:
+    """A new secret for the team's calendar feed; the old one stops working (commits)."""
+    team = get_team(user, team_id)
+    token = secrets.token_urlsafe(24)
+    team.feed_token_hash = hashlib.sha256(token.encode()).hexdigest()
+    db.session.commit()
+    return token
+
+
+def revoke_feed_token(user: User, team_id: int) -> None:
+    get_team(user, team_id).feed_token_hash = None
+    db.session.commit()
+
+
+def team_by_feed_token(team_id: int, token: str) -> PatrolTeam:
+    digest = hashlib.sha256((token or "").encode()).hexdigest()
+    team = db.session.scalar(
+        select(PatrolTeam).where(PatrolTeam.id == team_id, PatrolTeam.feed_token_hash == digest)
+    )
+    if team is None or not token:
+        raise NotFound()
+    return team
+
+
+def _overlap(a: Market, b: Market) -> bool:
+    return a.start_time < b.end_time and b.start_time < a.end_time
+
+
+def _fmt_conflict(
+    team: PatrolTeam,
+    market: Market,
+    day: date,
+    other_market: Market,
+    other_team: PatrolTeam,
+    person: str | None,
+) -> Msg:
+    who_zh = f"队员 {person}" if person else f"巡防队 {team.name}"
+    who_en = f"member {person}" if person else f"team {team.name}"
+    return Msg(
+        f"时间冲突：{who_zh} {day} 已在 {other_market.name}（{other_market.start_time:%H:%M}–{other_market.end_time:%H:%M}，"
+        f"{other_team.name}），不能同时到 {market.name}（{market.start_time:%H:%M}–{market.end_time:%H:%M}）。",
+        f"Conflict: {who_en} is at {other_market.name} ({other_market.start_time:%H:%M}–{other_market.end_time:%H:%M}, "
+        f"{other_team.name}) on {day}, so cannot be at {market.name} "
+        f"({market.start_time:%H:%M}–{market.end_time:%H:%M}).",
+    )
+
+
+def find_conflict(
+    team: PatrolTeam, market: Market, day: date, pending: list[tuple[int, Market, date]] = ()
+) -> Msg | None:
+    """A message naming the clash when the team, or one of its people, is elsewhere at overlapping hours."""
+    people = set(team.member_ids)
+    rows = db.session.execute(
+        select(MarketAssignment, Market, PatrolTeam)
+        .join(Market, Market.id == MarketAssignment.market_id)
+        .join(PatrolTeam, PatrolTeam.id == MarketAssignment.team_id)
+        .where(MarketAssignment.date == day, MarketAssignment.market_id != market.id)
+    ).all()
+    others = [(t, m) for _, m, t in rows] + [
+        (db.session.get(PatrolTeam, tid), m) for tid, m, d in pending if d == day and m.id != market.id
+    ]
+    for other_team, other_market in others:
+        if not _overlap(market, other_market):
+            continue
+        if other_team.id == team.id:
+            return _fmt_conflict(team, market, day, other_market, other_team, None)
+        shared = people & set(other_team.member_ids)
+        if shared:
+            person = db.session.get(User, min(shared))
+            return _fmt_conflict(
+                team, market, day, other_market, other_team, person.display_name or person.username
+            )
+    return None
+
+
+def _conflicts_for_team_days(team: PatrolTeam) -> list[Msg]:
+    found = []
+    for assignment in db.session.scalars(
+        select(MarketAssignment).where(
+            MarketAssignment.team_id == team.id, MarketAssignment.date >= local_today()
+        )
+    ):
+        market = db.session.get(Market, assignment.market_id)
+        conflict = find_conflict(team, market, assignment.date)
+        if conflict:
+            found.append(conflict)
+    return found
+
+
+def _held_dates(market: Market, start: date, end: date) -> list[date]:
+    return [
+        date.fromisoformat(o["date"]) for o in compute_occurrences([market], start, end, with_cancelled=False)
+    ]
+
+
+def assign(user: User, market_id: int, data: dict) -> list[MarketAssignment]:
+    """Put teams on duty: one occurrence, every occurrence in a period, or a rotation (commits).
+
+    All or nothing: one conflict refuses the whole request with 409 naming both markets.
+    """
+    market = get_market(user, market_id)
+    teams = [get_team(user, tid) for tid in data["team_ids"]]
+    if "date" in data and data["date"] is not None:
+        if scheduled_on(market, data["date"]) is None:
+            raise Invalid(
+                Msg(f"{data['date']} 该集市不开市。", f"{market.name} is not held on {data['date']}."),
+                errors={"json": {"date": ["not a market day"]}},
+            )
+        days = [data["date"]]
+    else:
+        _check_range(data["from_"], data["to"])
+        days = _held_dates(market, data["from_"], data["to"])
+    rotation = data.get("mode") == "rotation"
+    plan = (
+        [(teams[i % len(teams)], day) for i, day in enumerate(days)]
+        if rotation
+        else [(team, day) for day in days for team in teams]
+    )
+    existing = set(
+        db.session.execute(
+            select(MarketAssignment.team_id, MarketAssignment.date).where(
+                MarketAssignment.market_id == market.id
+            )
+        ).all()
+    )
+    made, pending = [], []
+    for team, day in plan:
+        if (team.id, day) in existing:
+            continue
+        conflict = find_conflict(team, market, day, pending)
+        if conflict:
+            db.session.rollback()
+            raise Conflict(conflict)
+        pending.append((team.id, market, day))
+        made.append(MarketAssignment(market_id=market.id, date=day, team_id=team.id))
+    db.session.add_all(made)
+    db.session.commit()
+    return made
+
+
+def unassign(user: User, assignment_id: int) -> None:
+    assignment = db.session.scalar(
+        select(MarketAssignment).where(
+            MarketAssignment.id == assignment_id,
+            MarketAssignment.market_id.in_(markets_query(user).with_only_columns(Market.id)),
+        )
+    )
+    if assignment is None:
+        raise NotFound()
+    db.session.delete(assignment)
+    db.session.commit()
+
+
+def uncovered(user: User, start: date, end: date, area_id: int | None = None) -> list[dict]:
+    """Occurrences that will be held but have no team yet."""
+    _check_range(start, end)
+    markets = list(db.session.scalars(markets_query(user, area_id).where(Market.active.is_(True))))
+    return [o for o in compute_occurrences(markets, start, end, with_cancelled=False) if not o["teams"]]
+
+
+def team_occurrences(team: PatrolTeam, start: date, end: date) -> list[dict]:
+    """The occurrences a team is on duty at, plus cancelled or moved ones it had been given."""
+    market_ids = set(
+        db.session.scalars(
+            select(MarketAssignment.market_id).where(
+                MarketAssignment.team_id == team.id,
+                MarketAssignment.date >= start,
+                MarketAssignment.date <= end,
+            )
+        )
+    )
+    markets = list(db.session.scalars(select(Market).where(Market.id.in_(market_ids))))
+    assigned = set(
+        db.session.execute(
+            select(MarketAssignment.market_id, MarketAssignment.date).where(
+                MarketAssignment.team_id == team.id
+            )
+        ).all()
+    )
+    return [
+        o
+        for o in compute_occurrences(markets, start, end)
+        if (o["market_id"], date.fromisoformat(o["date"])) in assigned
+        or any(t["id"] == team.id for t in o["teams"])
+    ]
+
+
+def check_in(
+    user: User, market_id: int, lon: float, lat: float, crs: str = "wgs84", at: datetime | None = None
+) -> MarketCheckin:
+    """Record a patrol member's arrival: inside the vending zones (or the village), and before opening (commits)."""
+    market = get_market(user, market_id)
+    at = at or utcnow()
+    day = local_today(at)
+    if scheduled_on(market, day) is None:
+        raise Conflict(
+            Msg(f"{market.name} 今天（{day}）不开市。", f"{market.name} is not held today ({day}).")
+        )
+    wgs_lon, wgs_lat = to_wgs84(lon, lat, crs)
+    point = Point(wgs_lon, wgs_lat)
+    if market.zones and market.zones.get("features"):
+        inside = any(shape(f["geometry"]).covers(point) for f in market.zones["features"])
+    else:
+        area = db.session.get(Area, market.area_id)
+        inside = bool(area.geometry) and shape(area.geometry).covers(point)
+    on_time = at.astimezone(LOCAL_TZ).time() <= market.start_time
+    checkin = MarketCheckin(
+        market_id=market.id,
+        date=day,
+        user_id=user.id,
+        at=at,
+        lon=wgs_lon,
+        lat=wgs_lat,
+        inside=inside,
+        on_time=on_time,
+    )
+    db.session.add(checkin)
+    db.session.commit()
+    return checkin

@@ -1,0 +1,77 @@
+"""Which dates a market falls on: rules evaluated over a shared table of days. No Flask import.
+
+A `DayTable` converts each day of a range to lunar once and indexes the days by lunar day,
+Gregorian day and weekday, so each market costs only as much as its own occurrences.
+
+A rule day that a month lacks (三十 in a 29-day lunar month, the 31st, 29–31 February) is skipped
+by default; with `missing_day="last_day"` the market is held on the month's last day instead.
+"""
+
+from __future__ import annotations
+
+import calendar as gregorian_calendar
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from gridgov.markets.lunar import LunarDate, lunar_dates
+
+MISSING_DAY_POLICIES = ("skip", "last_day")
+
+
+@dataclass(frozen=True)
+class LunarBlackout:
+    """Cancel every occurrence from one lunar (month, day) to another, wrapping the new year."""
+
+    start: tuple[int, int]
+    end: tuple[int, int]
+
+    def covers(self, lunar: LunarDate) -> bool:
+        key = (lunar.month, lunar.day)
+        if self.start <= self.end:
+            return self.start <= key <= self.end
+        return key >= self.start or key <= self.end
+
+
+class DayTable:
+    def __init__(self, start: date, end: date):
+        self.start, self.end = start, end
+        self.days = lunar_dates(start, end)
+        self.lunar = dict(self.days)
+        self.by_lunar_day: dict[int, list[date]] = defaultdict(list)
+        self.by_gregorian_day: dict[int, list[date]] = defaultdict(list)
+        self.by_weekday: dict[int, list[date]] = defaultdict(list)
+        # Last days of months that are short of a rule day: lunar 29-day months, short Gregorian months.
+        self.lunar_short_month_ends: list[date] = []
+        self.gregorian_month_ends: dict[int, list[date]] = defaultdict(list)  # month length → last days
+        for day, lunar in self.days:
+            self.by_lunar_day[lunar.day].append(day)
+            self.by_gregorian_day[day.day].append(day)
+            self.by_weekday[day.isoweekday()].append(day)
+            if lunar.day == lunar.month_days == 29:
+                self.lunar_short_month_ends.append(day)
+            length = gregorian_calendar.monthrange(day.year, day.month)[1]
+            if day.day == length:
+                self.gregorian_month_ends[length].append(day)
+
+    def dates(self, rule: dict, missing_day: str = "skip") -> list[date]:
+        """The dates in the table's range on which a market with this rule is held, in order."""
+        found: set[date] = set()
+        if rule["calendar"] == "weekly":
+            for weekday in rule["weekdays"]:
+                found.update(self.by_weekday.get(weekday, ()))
+        elif rule["calendar"] == "lunar":
+            days = set(rule["days"])
+            for day in days:
+                found.update(self.by_lunar_day.get(day, ()))
+            if missing_day == "last_day" and 30 in days:
+                found.update(self.lunar_short_month_ends)
+        else:
+            days = set(rule["days"])
+            for day in days:
+                found.update(self.by_gregorian_day.get(day, ()))
+            if missing_day == "last_day":
+                for length, ends in self.gregorian_month_ends.items():
+                    if any(d > length for d in days):
+                        found.update(ends)
+        return sorted(found)

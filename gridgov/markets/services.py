@@ -1,0 +1,326 @@
+"""Markets, their exceptions and town blackouts, and the occurrences computed from them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from gridgov.areas.models import Area
+from gridgov.areas.scope import area_in_scope
+from gridgov.areas.services import get_area
+from gridgov.auth.models import User
+from gridgov.errors import Conflict, Invalid, NotFound
+from gridgov.extensions import db
+from gridgov.i18n import Msg
+from gridgov.markets.models import Market, MarketAssignment, MarketBlackout, MarketException, PatrolTeam
+from gridgov.markets.rules import RuleError, parse_rule
+from gridgov.markets.schedule import DayTable, LunarBlackout
+from gridgov.timeutil import LOCAL_TZ
+
+MAX_RANGE_DAYS = 800
+
+
+def _check_range(start: date, end: date) -> None:
+    if end < start:
+        raise Invalid(
+            Msg("结束日期早于开始日期。", "`to` is before `from`."), errors={"query": {"to": ["before from"]}}
+        )
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise Invalid(
+            Msg(f"日期范围最长 {MAX_RANGE_DAYS} 天。", f"The range may span at most {MAX_RANGE_DAYS} days.")
+        )
+
+
+def _rule(rule) -> dict:
+    try:
+        return parse_rule(rule)
+    except RuleError as exc:
+        raise Invalid(exc.message, errors={"json": {"rule": [exc.message]}}) from exc
+
+
+def _check_hours(start: time, end: time) -> None:
+    if end <= start:
+        raise Invalid(
+            Msg("结束时间必须晚于开始时间。", "end_time must be after start_time."),
+            errors={"json": {"end_time": ["after start_time"]}},
+        )
+
+
+def markets_query(user: User, area_id: int | None = None):
+    query = (
+        select(Market).join(Area, Area.id == Market.area_id).where(area_in_scope(user)).order_by(Market.id)
+    )
+    if area_id is not None:
+        query = query.where(Area.path.startswith(get_area(user, area_id).path, autoescape=True))
+    return query
+
+
+def get_market(user: User, market_id: int) -> Market:
+    market = db.session.scalar(markets_query(user).where(Market.id == market_id))
+    if market is None:
+        raise NotFound()
+    return market
+
+
+def _writable_area(user: User, area_id: int) -> Area:
+    """Staff run the markets of every area in their scope (the routes require the staff role)."""
+    return get_area(user, area_id)
+
+
+def create_market(user: User, data: dict) -> Market:
+    """Create a market in a village or community in scope (commits)."""
+    _writable_area(user, data["area_id"])
+    rule = _rule(data["rule"])
+    _check_hours(data["start_time"], data["end_time"])
+    market = Market(
+        name=data["name"],
+        area_id=data["area_id"],
+        rule=rule,
+        rule_text=data["rule"] if isinstance(data["rule"], str) else None,
+        missing_day=data["missing_day"],
+        start_time=data["start_time"],
+        end_time=data["end_time"],
+        zones=data.get("zones"),
+    )
+    db.session.add(market)
+    db.session.commit()
+    return market
+
+
+def update_market(user: User, market_id: int, changes: dict) -> Market:
+    """Change a market's name, rule, hours, zones or missing-day policy (commits)."""
+    market = get_market(user, market_id)
+    _writable_area(user, market.area_id)
+    if "rule" in changes:
+        market.rule = _rule(changes["rule"])
+        market.rule_text = changes["rule"] if isinstance(changes["rule"], str) else None
+    for field in ("name", "start_time", "end_time", "zones", "missing_day", "active"):
+        if field in changes:
+            setattr(market, field, changes[field])
+    _check_hours(market.start_time, market.end_time)
+    db.session.commit()
+    return market
+
+
+def add_exception(user: User, market_id: int, data: dict) -> MarketException:
+    """Cancel or move one occurrence, or add an extra market day, with a reason (commits)."""
+    market = get_market(user, market_id)
+    _writable_area(user, market.area_id)
+    kind, day, new_date = data["action"], data["date"], data.get("new_date")
+    held = set(DayTable(day, day).dates(market.rule, market.missing_day))
+    if kind in ("cancel", "move") and day not in held:
+        raise Invalid(
+            Msg(f"{day} 不是该集市的集日。", f"{day} is not a market day of this market."),
+            errors={"json": {"date": ["not a market day"]}},
+        )
+    if kind == "move" and (new_date is None or new_date == day):
+        raise Invalid(
+            Msg("改期需要一个不同的新日期。", "A move needs a different new_date."),
+            errors={"json": {"new_date": ["required for move"]}},
+        )
+    if kind == "add" and day in held:
+        raise Invalid(Msg(f"{day} 已是集日。", f"{day} is already a market day."))
+    if (
+        db.session.scalar(
+            select(MarketException.id).where(
+                MarketException.market_id == market.id, MarketException.date == day
+            )
+        )
+        is not None
+    ):
+        raise Conflict(
+            Msg(f"{day} 已有调整记录，请先撤销。", f"{day} already has an exception; remove it first.")
+        )
+    exception = MarketException(
+        market_id=market.id,
+        date=day,
+        kind=kind,
+        new_date=new_date if kind == "move" else None,
+        reason=data["reason"],
+        created_by=user.id,
+    )
+    db.session.add(exception)
+    db.session.commit()
+    return exception
+
+
+def remove_exception(user: User, market_id: int, exception_id: int) -> None:
+    market = get_market(user, market_id)
+    _writable_area(user, market.area_id)
+    exception = db.session.scalar(
+        select(MarketException).where(
+            MarketException.id == exception_id, MarketException.market_id == market.id
+        )
+    )
+    if exception is None:
+        raise NotFound()
+    db.session.delete(exception)
+    db.session.commit()
+
+
+def create_blackout(user: User, data: dict) -> MarketBlackout:
+    """A standing lunar-date range in which every market of a town is cancelled (commits)."""
+    area = _writable_area(user, data["area_id"])
+    if area.level not in ("district", "town"):
+        raise Invalid(Msg("休市规则按镇（街道）或区设置。", "Blackouts are set for a town or district."))
+    blackout = MarketBlackout(
+        area_id=area.id,
+        name=data["name"],
+        start_month=data["start"]["month"],
+        start_day=data["start"]["day"],
+        end_month=data["end"]["month"],
+        end_day=data["end"]["day"],
+    )
+    db.session.add(blackout)
+    db.session.commit()
+    return blackout
+
+
+def blackouts_query(user: User):
+    return (
+        select(MarketBlackout)
+        .join(Area, Area.id == MarketBlackout.area_id)
+        .where(area_in_scope(user))
+        .order_by(MarketBlackout.id)
+    )
+
+
+def _blackouts_for(markets: list[Market]) -> dict[int, list[tuple[MarketBlackout, LunarBlackout]]]:
+    """Blackouts of each market's town or district (an ancestor of, or the same as, its area)."""
+    paths = dict(
+        db.session.execute(select(Area.id, Area.path).where(Area.id.in_({m.area_id for m in markets}))).all()
+    )
+    rows = db.session.execute(
+        select(MarketBlackout, Area.path).join(Area, Area.id == MarketBlackout.area_id)
+    ).all()
+    result: dict[int, list] = {}
+    for market in markets:
+        result[market.id] = [
+            (b, LunarBlackout((b.start_month, b.start_day), (b.end_month, b.end_day)))
+            for b, path in rows
+            if paths[market.area_id].startswith(path)
+        ]
+    return result
+
+
+def _local(day: date, at: time) -> str:
+    return datetime.combine(day, at, LOCAL_TZ).isoformat()
+
+
+def compute_occurrences(
+    markets: list[Market], start: date, end: date, with_cancelled: bool = True
+) -> list[dict]:
+    """Every occurrence of these markets in [start, end], by date then market, with status and teams."""
+    if not markets:
+        return []
+    ids = [m.id for m in markets]
+    exceptions = list(
+        db.session.scalars(
+            select(MarketException).where(
+                MarketException.market_id.in_(ids),
+                ((MarketException.date >= start) & (MarketException.date <= end))
+                | ((MarketException.new_date >= start) & (MarketException.new_date <= end)),
+            )
+        )
+    )
+    teams: dict[tuple[int, date], list[dict]] = {}
+    for assignment, team in db.session.execute(
+        select(MarketAssignment, PatrolTeam)
+        .join(PatrolTeam, PatrolTeam.id == MarketAssignment.team_id)
+        .where(
+            MarketAssignment.market_id.in_(ids), MarketAssignment.date >= start, MarketAssignment.date <= end
+        )
+        .order_by(PatrolTeam.name)
+    ):
+        teams.setdefault((assignment.market_id, assignment.date), []).append(
+            {"id": team.id, "name": team.name, "assignment_id": assignment.id}
+        )
+    extra = [e.new_date for e in exceptions if e.new_date] + [e.date for e in exceptions]
+    table = DayTable(min([start, *extra]), max([end, *extra]))
+    blackouts = _blackouts_for(markets)
+    by_market: dict[int, dict[date, MarketException]] = {}
+    for e in exceptions:
+        by_market.setdefault(e.market_id, {})[e.date] = e
+    out = []
+    for market in markets:
+        own = by_market.get(market.id, {})
+        dates = [d for d in table.dates(market.rule, market.missing_day) if start <= d <= end]
+        entries: dict[date, dict] = {}
+        for day in dates:
+            entries[day] = {"status": "scheduled"}
+        for e in own.values():
+            if e.kind == "add" and start <= e.date <= end:
+                entries[e.date] = {
+                    "status": "scheduled",
+                    "added": True,
+                    "reason": e.reason,
+                    "exception_id": e.id,
+                }
+            elif e.kind == "cancel" and e.date in entries:
+                entries[e.date] = {"status": "cancelled", "reason": e.reason, "exception_id": e.id}
+            elif e.kind == "move":
+                if e.date in entries:
+                    entries[e.date] = {
+                        "status": "moved",
+                        "moved_to": e.new_date.isoformat(),
+                        "reason": e.reason,
+                        "exception_id": e.id,
+                    }
+                if start <= e.new_date <= end:
+                    entries[e.new_date] = {
+                        "status": "scheduled",
+                        "moved_from": e.date.isoformat(),
+                        "reason": e.reason,
+                        "exception_id": e.id,
+                    }
+        for day, entry in entries.items():
+            lunar = table.lunar[day]
+            if entry["status"] == "scheduled":
+                for blackout, rule in blackouts[market.id]:
+                    if rule.covers(lunar):
+                        entry = {"status": "cancelled", "reason": blackout.name, "blackout_id": blackout.id}
+                        break
+            if entry["status"] != "scheduled" and not with_cancelled:
+                continue
+            out.append(
+                {
+                    "market_id": market.id,
+                    "market_name": market.name,
+                    "area_id": market.area_id,
+                    "date": day.isoformat(),
+                    "lunar": lunar.as_dict(),
+                    "start": _local(day, market.start_time),
+                    "end": _local(day, market.end_time),
+                    "teams": teams.get((market.id, day), []) if entry["status"] == "scheduled" else [],
+                    **entry,
+                }
+            )
+    out.sort(key=lambda o: (o["date"], o["start"], o["market_id"]))
+    return out
+
+
+def occurrences(user: User, market_id: int, start: date, end: date) -> list[dict]:
+    _check_range(start, end)
+    return compute_occurrences([get_market(user, market_id)], start, end)
+
+
+def market_days(user: User, start: date, end: date, area_id: int | None = None) -> list[dict]:
+    """Every market's occurrences in the range, for the markets in scope (and under `area_id`)."""
+    _check_range(start, end)
+    markets = list(db.session.scalars(markets_query(user, area_id).where(Market.active.is_(True))))
+    return compute_occurrences(markets, start, end)
+
+
+def scheduled_on(market: Market, day: date) -> dict | None:
+    """The occurrence held on this date, if the market is held then."""
+    found = [
+        o
+        for o in compute_occurrences([market], day, day)
+        if o["status"] == "scheduled" and o["date"] == day.isoformat()
+    ]
+    return found[0] if found else None
+
+
+def default_window(today: date) -> tuple[date, date]:
+    return today - timedelta(days=30), today + timedelta(days=365)
