@@ -8,6 +8,7 @@ import os
 from flask import current_app
 from sqlalchemy import select
 
+from gridgov.areas.models import Area
 from gridgov.areas.services import upsert_features
 from gridgov.auth.models import User
 from gridgov.auth.services import areas_by_codes, create_user
@@ -48,8 +49,86 @@ def seed_users() -> list[dict]:
     return accounts
 
 
+def _actor() -> User:
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    db.session.info["actor_id"] = admin.id
+    return admin
+
+
+def seed_markets() -> int:
+    """Two neighbouring villages' markets (逢二, 逢九), two patrol teams and a month of rotation."""
+    from datetime import time, timedelta
+
+    from gridgov.markets.models import Market, MarketBlackout, PatrolTeam
+    from gridgov.markets.rosters import assign, create_team
+    from gridgov.markets.services import create_blackout, create_market
+    from gridgov.timeutil import local_today
+
+    admin = _actor()
+    data = _load("demo_markets.json")
+    code_ids = dict(db.session.execute(select(Area.code, Area.id)).all())
+    user_ids = dict(db.session.execute(select(User.username, User.id)).all())
+    teams = []
+    for spec in data["teams"]:
+        team = db.session.scalar(select(PatrolTeam).where(PatrolTeam.name == spec["name"]))
+        if team is None:
+            team = create_team(
+                admin,
+                {
+                    "name": spec["name"],
+                    "area_id": code_ids[spec["area"]],
+                    "member_ids": [user_ids[u] for u in spec["members"]],
+                },
+            )
+        teams.append(team)
+    for spec in data["blackouts"]:
+        if db.session.scalar(select(MarketBlackout.id).where(MarketBlackout.name == spec["name"])) is None:
+            create_blackout(
+                admin,
+                {
+                    "area_id": code_ids[spec["area"]],
+                    "name": spec["name"],
+                    "start": spec["start"],
+                    "end": spec["end"],
+                },
+            )
+    today = local_today()
+    for spec in data["markets"]:
+        market = db.session.scalar(select(Market).where(Market.name == spec["name"]))
+        if market is None:
+            market = create_market(
+                admin,
+                {
+                    "name": spec["name"],
+                    "area_id": code_ids[spec["area"]],
+                    "rule": spec["rule"],
+                    "missing_day": "skip",
+                    "start_time": time.fromisoformat(spec["start_time"]),
+                    "end_time": time.fromisoformat(spec["end_time"]),
+                    "zones": spec["zones"],
+                },
+            )
+        assign(
+            admin,
+            market.id,
+            {
+                "team_ids": [t.id for t in teams],
+                "from_": today,
+                "to": today + timedelta(days=data["rotation_days"]),
+                "mode": "rotation",
+            },
+        )
+    return len(data["markets"])
+
+
 def seed_demo() -> dict:
     """Load every domain's demo data; running it again changes nothing."""
     areas = seed_zone()
     users = seed_users()
-    return {"areas": areas, "users": users, "password": _load("demo_users.json")["password"]}
+    markets = seed_markets()
+    return {
+        "areas": areas,
+        "users": users,
+        "markets": markets,
+        "password": _load("demo_users.json")["password"],
+    }

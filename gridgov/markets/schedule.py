@@ -12,9 +12,10 @@ from __future__ import annotations
 import calendar as gregorian_calendar
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 
 from gridgov.markets.lunar import LunarDate, lunar_dates
+from gridgov.timeutil import LOCAL_TZ
 
 MISSING_DAY_POLICIES = ("skip", "last_day")
 
@@ -44,7 +45,11 @@ class DayTable:
         # Last days of months that are short of a rule day: lunar 29-day months, short Gregorian months.
         self.lunar_short_month_ends: list[date] = []
         self.gregorian_month_ends: dict[int, list[date]] = defaultdict(list)  # month length → last days
+        # Per-day facts every occurrence repeats, computed once: ISO date, lunar dict, UTC offset.
+        self.facts: dict[date, tuple[str, dict, str]] = {}
         for day, lunar in self.days:
+            offset = datetime.combine(day, time(12), LOCAL_TZ).strftime("%z")
+            self.facts[day] = (day.isoformat(), lunar.as_dict(), f"{offset[:3]}:{offset[3:]}")
             self.by_lunar_day[lunar.day].append(day)
             self.by_gregorian_day[day.day].append(day)
             self.by_weekday[day.isoweekday()].append(day)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import gc
+from contextlib import contextmanager
+from datetime import date, time, timedelta
 
 from sqlalchemy import select
 
@@ -16,7 +18,6 @@ from gridgov.i18n import Msg
 from gridgov.markets.models import Market, MarketAssignment, MarketBlackout, MarketException, PatrolTeam
 from gridgov.markets.rules import RuleError, parse_rule
 from gridgov.markets.schedule import DayTable, LunarBlackout
-from gridgov.timeutil import LOCAL_TZ
 
 MAX_RANGE_DAYS = 800
 
@@ -204,10 +205,6 @@ def _blackouts_for(markets: list[Market]) -> dict[int, list[tuple[MarketBlackout
     return result
 
 
-def _local(day: date, at: time) -> str:
-    return datetime.combine(day, at, LOCAL_TZ).isoformat()
-
-
 def compute_occurrences(
     markets: list[Market], start: date, end: date, with_cancelled: bool = True
 ) -> list[dict]:
@@ -242,61 +239,95 @@ def compute_occurrences(
     by_market: dict[int, dict[date, MarketException]] = {}
     for e in exceptions:
         by_market.setdefault(e.market_id, {})[e.date] = e
-    out = []
-    for market in markets:
-        own = by_market.get(market.id, {})
-        dates = [d for d in table.dates(market.rule, market.missing_day) if start <= d <= end]
-        entries: dict[date, dict] = {}
-        for day in dates:
-            entries[day] = {"status": "scheduled"}
-        for e in own.values():
-            if e.kind == "add" and start <= e.date <= end:
+    with gc_paused():
+        return _build_occurrences(markets, start, end, table, by_market, blackouts, teams, with_cancelled)
+
+
+@contextmanager
+def gc_paused():
+    """Hold the cyclic garbage collector while hundreds of thousands of dicts are made: they form
+    no cycles, and its repeated passes over them would double the cost. Reference counting still frees."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _exception_entries(own: dict, start: date, end: date, held: set) -> dict[date, dict]:
+    """What exceptions make of single days: cancelled, moved away, moved here, or added."""
+    entries: dict[date, dict] = {}
+    for e in own.values():
+        if e.kind == "add" and start <= e.date <= end:
+            entries[e.date] = {"status": "scheduled", "added": True, "reason": e.reason, "exception_id": e.id}
+        elif e.kind == "cancel" and e.date in held:
+            entries[e.date] = {"status": "cancelled", "reason": e.reason, "exception_id": e.id}
+        elif e.kind == "move":
+            if e.date in held:
                 entries[e.date] = {
-                    "status": "scheduled",
-                    "added": True,
+                    "status": "moved",
+                    "moved_to": e.new_date.isoformat(),
                     "reason": e.reason,
                     "exception_id": e.id,
                 }
-            elif e.kind == "cancel" and e.date in entries:
-                entries[e.date] = {"status": "cancelled", "reason": e.reason, "exception_id": e.id}
-            elif e.kind == "move":
-                if e.date in entries:
-                    entries[e.date] = {
-                        "status": "moved",
-                        "moved_to": e.new_date.isoformat(),
-                        "reason": e.reason,
-                        "exception_id": e.id,
-                    }
-                if start <= e.new_date <= end:
-                    entries[e.new_date] = {
-                        "status": "scheduled",
-                        "moved_from": e.date.isoformat(),
-                        "reason": e.reason,
-                        "exception_id": e.id,
-                    }
-        for day, entry in entries.items():
-            lunar = table.lunar[day]
-            if entry["status"] == "scheduled":
-                for blackout, rule in blackouts[market.id]:
-                    if rule.covers(lunar):
-                        entry = {"status": "cancelled", "reason": blackout.name, "blackout_id": blackout.id}
-                        break
-            if entry["status"] != "scheduled" and not with_cancelled:
-                continue
-            out.append(
-                {
-                    "market_id": market.id,
-                    "market_name": market.name,
-                    "area_id": market.area_id,
-                    "date": day.isoformat(),
-                    "lunar": lunar.as_dict(),
-                    "start": _local(day, market.start_time),
-                    "end": _local(day, market.end_time),
-                    "teams": teams.get((market.id, day), []) if entry["status"] == "scheduled" else [],
-                    **entry,
+            if start <= e.new_date <= end:
+                entries[e.new_date] = {
+                    "status": "scheduled",
+                    "moved_from": e.date.isoformat(),
+                    "reason": e.reason,
+                    "exception_id": e.id,
                 }
-            )
-    out.sort(key=lambda o: (o["date"], o["start"], o["market_id"]))
+    return entries
+
+
+def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, with_cancelled) -> list[dict]:
+    by_day: dict[date, list[dict]] = {day: [] for day, _ in table.days}
+    facts, lunar_of = table.facts, table.lunar
+    no_teams: list = []
+    # Visiting markets by (opening time, id) leaves each day's list already in output order.
+    for market in sorted(markets, key=lambda m: (m.start_time, m.id)):
+        # Plain locals: ORM attribute access inside the day loop would dominate the cost.
+        market_id, name, area_id = market.id, market.name, market.area_id
+        start_clock, end_clock = f"T{market.start_time:%H:%M:%S}", f"T{market.end_time:%H:%M:%S}"
+        market_blackouts = blackouts[market_id]
+        days = [d for d in table.dates(market.rule, market.missing_day) if start <= d <= end]
+        own = by_market.get(market_id)
+        special = _exception_entries(own, start, end, set(days)) if own else {}
+        if special:
+            days = sorted(set(days) | set(special))
+        for day in days:
+            entry = special.get(day) if special else None
+            status = "scheduled" if entry is None else entry["status"]
+            if market_blackouts and status == "scheduled":
+                for blackout, blackout_rule in market_blackouts:
+                    if blackout_rule.covers(lunar_of[day]):
+                        entry = {"status": "cancelled", "reason": blackout.name, "blackout_id": blackout.id}
+                        status = "cancelled"
+                        break
+            if status != "scheduled" and not with_cancelled:
+                continue
+            iso, lunar_dict, offset = facts[day]
+            item = {
+                "status": status,
+                "market_id": market_id,
+                "market_name": name,
+                "area_id": area_id,
+                "date": iso,
+                "lunar": lunar_dict,
+                "start": iso + start_clock + offset,
+                "end": iso + end_clock + offset,
+                "teams": teams.get((market_id, day), no_teams)
+                if teams and status == "scheduled"
+                else no_teams,
+            }
+            if entry is not None:
+                item.update(entry)
+            by_day[day].append(item)
+    out: list[dict] = []
+    for day_items in by_day.values():  # the table's days are in date order
+        out.extend(day_items)
     return out
 
 
