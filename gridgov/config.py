@@ -82,6 +82,15 @@ class BaseConfig:
             os.path.abspath(instance_path), "scheduler.lock"
         )
         self.TIMEZONE = "Asia/Shanghai"
+
+        # Notifications and reminders.
+        self.NOTIFY_MAX_ATTEMPTS = _int(env, "GRIDGOV_NOTIFY_MAX_ATTEMPTS", 8)
+        self.NOTIFY_BACKOFF_SECONDS = _int(env, "GRIDGOV_NOTIFY_BACKOFF_SECONDS", 30)
+        self.NOTIFY_TIMEOUT_SECONDS = float(env.get("GRIDGOV_NOTIFY_TIMEOUT_SECONDS") or 5)
+        self.NOTIFY_SENDERS = _int(env, "GRIDGOV_NOTIFY_SENDERS", 8)
+        self.NOTIFY_LOOKBACK_HOURS = _int(env, "GRIDGOV_NOTIFY_LOOKBACK_HOURS", 6)
+        self.MARKET_REMIND_EVENING = env.get("GRIDGOV_MARKET_REMIND_EVENING") or "18:00"
+        self.MARKET_REMIND_MORNING = env.get("GRIDGOV_MARKET_REMIND_MORNING") or "06:00"
         self.LOG_LEVEL = (env.get("GRIDGOV_LOG_LEVEL") or "INFO").upper()
 
         # OpenAPI (flask-smorest); the docs page's assets are served by the app itself.

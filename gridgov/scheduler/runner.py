@@ -12,6 +12,7 @@ from flask import Flask
 
 from gridgov.extensions import db
 from gridgov.scheduler.leader import LeaderLock
+from gridgov.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -29,26 +30,38 @@ class Job:
 def registered_jobs() -> list[Job]:
     """Every domain's jobs. A domain adds its own here when it has any."""
     from gridgov.auth.jobs import JOBS as AUTH_JOBS
+    from gridgov.notifications.jobs import JOBS as NOTIFICATION_JOBS
 
-    return [*AUTH_JOBS]
+    return [*AUTH_JOBS, *NOTIFICATION_JOBS]
 
 
 def run_in_context(app: Flask, job: Job) -> Callable[[], None]:
     """Wrap a job so each run gets a fresh app context and logs its start and end."""
 
     def runner() -> None:
+        from gridgov.notifications.models import JobRun
+
         started = time.monotonic()
         log.info("job %s started", job.id)
         with app.app_context():
+            run = JobRun(job_id=job.id, started_at=utcnow())
             try:
                 result = job.func()
-            except Exception:
+                run.ok, run.result = True, str(result)[:500]
+            except Exception as exc:
                 db.session.rollback()
                 log.exception("job %s failed", job.id)
-                return
+                run.ok, run.result = False, type(exc).__name__
+            run.finished_at = utcnow()
+            try:
+                db.session.add(run)
+                db.session.commit()
+            except Exception:  # noqa: BLE001 - a lost record of a run must not stop the scheduler
+                db.session.rollback()
+                log.exception("could not record the run of %s", job.id)
             finally:
                 db.session.remove()
-        log.info("job %s finished in %.2fs: %s", job.id, time.monotonic() - started, result)
+        log.info("job %s finished in %.2fs", job.id, time.monotonic() - started)
 
     return runner
 

@@ -1,0 +1,1 @@
+"""Notifications: the outbox the scheduler fills and delivers from."""

@@ -1,0 +1,145 @@
+"""Delivering pending outbox messages to their channels, with backoff, quiet hours and failure."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, time, timedelta
+
+import requests
+from flask import current_app
+from sqlalchemy import select
+
+from gridgov.extensions import db
+from gridgov.notifications.channels import DeliveryError, send_dingtalk, send_webhook, send_wecom
+from gridgov.notifications.models import ChannelConfig, Delivery, Notification, UserPreference
+from gridgov.timeutil import LOCAL_TZ, utcnow
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
+
+
+def quiet_until(now: datetime, start: time | None, end: time | None) -> datetime | None:
+    """When quiet hours (local time, possibly over midnight) end, if `now` falls inside them."""
+    if start is None or end is None or start == end:
+        return None
+    local = now.astimezone(LOCAL_TZ)
+    t = local.time()
+    inside = start <= t < end if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    end_at = datetime.combine(local.date(), end, LOCAL_TZ)
+    if end_at <= local:
+        end_at += timedelta(days=1)
+    return end_at
+
+
+def backoff(attempts: int, base_seconds: int) -> timedelta:
+    """Exponential: base, 2×base, 4×base …, capped at six hours."""
+    return timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def _text(notification: Notification) -> str:
+    return f"{notification.title}\n{notification.body}\n[gridgov #{notification.id}]"
+
+
+def _payload(notification: Notification) -> dict:
+    return {
+        "id": notification.id,
+        "kind": notification.kind,
+        "subject": notification.subject,
+        "title": notification.title,
+        "body": notification.body,
+        "data": notification.data or {},
+        "due_at": notification.due_at.isoformat(),
+        "urgent": notification.urgent,
+    }
+
+
+def _send(job: tuple, timeout: float) -> str | None:
+    """Send one message; None when accepted, else the error."""
+    kind, url, secret, notification = job
+    try:
+        if kind == "wecom":
+            send_wecom(_session(), url, _text(notification), timeout)
+        elif kind == "dingtalk":
+            send_dingtalk(_session(), url, secret, _text(notification), timeout)
+        else:
+            send_webhook(_session(), url, secret, _payload(notification), timeout)
+    except DeliveryError as exc:
+        return str(exc)[:500]
+    return None
+
+
+def deliver_due(now: datetime | None = None, limit: int = 1000) -> dict:
+    """Send every delivery that is due, in parallel; record the outcome of each (commits)."""
+    now = now or utcnow()
+    config = current_app.config
+    query = (
+        select(Delivery, Notification)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Delivery)
+    rows = db.session.execute(query).all()
+    if not rows:
+        db.session.commit()
+        return {"sent": 0, "retry": 0, "failed": 0, "held": 0}
+    channels = {
+        c.id: c
+        for c in db.session.scalars(
+            select(ChannelConfig).where(ChannelConfig.id.in_({d.channel_id for d, _ in rows if d.channel_id}))
+        )
+    }
+    prefs = {
+        p.user_id: p
+        for p in db.session.scalars(
+            select(UserPreference).where(
+                UserPreference.user_id.in_({d.user_webhook_of for d, _ in rows if d.user_webhook_of})
+            )
+        )
+    }
+    jobs, held = [], 0
+    for delivery, notification in rows:
+        target = (
+            channels.get(delivery.channel_id) if delivery.channel_id else prefs.get(delivery.user_webhook_of)
+        )
+        if target is None:
+            delivery.status, delivery.last_error = "failed", "channel removed"
+            continue
+        until = None if notification.urgent else quiet_until(now, target.quiet_start, target.quiet_end)
+        if until is not None:
+            delivery.next_attempt_at = until
+            held += 1
+            continue
+        if delivery.channel_id:
+            jobs.append((delivery, (target.kind, target.url, target.secret, notification)))
+        else:
+            jobs.append((delivery, ("webhook", target.webhook_url, target.webhook_secret, notification)))
+    timeout = config["NOTIFY_TIMEOUT_SECONDS"]
+    with ThreadPoolExecutor(max_workers=config["NOTIFY_SENDERS"]) as pool:
+        outcomes = list(pool.map(lambda job: _send(job[1], timeout), jobs))
+    counts = {"sent": 0, "retry": 0, "failed": 0, "held": held}
+    for (delivery, _), error in zip(jobs, outcomes, strict=True):
+        delivery.attempts += 1
+        if error is None:
+            delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+            counts["sent"] += 1
+        elif delivery.attempts >= config["NOTIFY_MAX_ATTEMPTS"]:
+            delivery.status, delivery.last_error = "failed", error
+            counts["failed"] += 1
+        else:
+            delivery.next_attempt_at = now + backoff(delivery.attempts, config["NOTIFY_BACKOFF_SECONDS"])
+            delivery.last_error = error
+            counts["retry"] += 1
+    db.session.commit()
+    return counts
