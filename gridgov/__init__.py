@@ -74,10 +74,11 @@ def register_blueprints(app: Flask) -> None:
     from gridgov.areas.routes import blp as areas_blp
     from gridgov.audit.routes import blp as audit_blp
     from gridgov.auth.routes import blp as auth_blp
+    from gridgov.issues.routes import blp as issues_blp
     from gridgov.markets.routes import blp as markets_blp
     from gridgov.notifications.routes import blp as notifications_blp
 
-    for blueprint in (auth_blp, areas_blp, audit_blp, markets_blp, notifications_blp):
+    for blueprint in (auth_blp, areas_blp, audit_blp, issues_blp, markets_blp, notifications_blp):
         api.register_blueprint(blueprint)
 
 

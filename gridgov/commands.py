@@ -44,7 +44,9 @@ def seed_demo_command():
     from gridgov.seeding import seed_demo
 
     summary = seed_demo()
-    click.echo(f"demo zone: {summary['areas']} areas; {summary['markets']} markets with patrol rosters")
+    click.echo(
+        f"demo zone: {summary['areas']} areas; {summary['markets']} markets with rosters; {summary['issues']} grid issues"
+    )
     click.echo(f"demo accounts (password for all: {summary['password']}):")
     for account in summary["users"]:
         click.echo(

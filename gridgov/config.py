@@ -89,6 +89,8 @@ class BaseConfig:
         self.NOTIFY_TIMEOUT_SECONDS = float(env.get("GRIDGOV_NOTIFY_TIMEOUT_SECONDS") or 5)
         self.NOTIFY_SENDERS = _int(env, "GRIDGOV_NOTIFY_SENDERS", 8)
         self.NOTIFY_LOOKBACK_HOURS = _int(env, "GRIDGOV_NOTIFY_LOOKBACK_HOURS", 6)
+        self.WHISTLE_ACK_HOURS = _int(env, "GRIDGOV_WHISTLE_ACK_HOURS", 4)
+        self.ESCALATE_AFTER_HOURS = _int(env, "GRIDGOV_ESCALATE_AFTER_HOURS", 24)
         self.MARKET_REMIND_EVENING = env.get("GRIDGOV_MARKET_REMIND_EVENING") or "18:00"
         self.MARKET_REMIND_MORNING = env.get("GRIDGOV_MARKET_REMIND_MORNING") or "06:00"
         self.LOG_LEVEL = (env.get("GRIDGOV_LOG_LEVEL") or "INFO").upper()

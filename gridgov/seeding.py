@@ -121,14 +121,62 @@ def seed_markets() -> int:
     return len(data["markets"])
 
 
+def seed_issues() -> int:
+    """The holiday calendar, the category catalogue, a department member and a few reports."""
+    import uuid
+
+    from gridgov.issues.catalogue import seed_catalogue
+    from gridgov.issues.models import Department, DepartmentMember
+    from gridgov.issues.submission import submit
+    from gridgov.issues.workflow import act
+    from gridgov.workcal.services import seed_from_library
+
+    seed_from_library()
+    seed_catalogue()
+    data = _load("demo_issues.json")
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    departments = {d.code: d for d in db.session.scalars(select(Department))}
+    for spec in data["department_members"]:
+        department = departments[spec["department"]]
+        user = users[spec["username"]]
+        if (
+            db.session.scalar(
+                select(DepartmentMember.id).where(
+                    DepartmentMember.user_id == user.id, DepartmentMember.department_id == department.id
+                )
+            )
+            is None
+        ):
+            db.session.add(DepartmentMember(department_id=department.id, user_id=user.id))
+    db.session.commit()
+    staff = {"worker_jinhua1": users["staff_huangtai"], "worker_yangzhuang1": users["staff_zunhua"]}
+    for n, spec in enumerate(data["issues"]):
+        reporter = users[spec["reporter"]]
+        db.session.info["actor_id"] = reporter.id
+        body = {
+            "client_uuid": uuid.uuid5(uuid.NAMESPACE_URL, f"gridgov-demo-issue-{n}"),
+            "category": spec["category"],
+            "description": spec["description"],
+            "location": {"type": "Point", "coordinates": spec["point"]},
+            "crs": "wgs84",
+        }
+        issue, created = submit(reporter, body)
+        if created and spec["dispatch"]:
+            town_staff = staff[spec["reporter"]]
+            db.session.info["actor_id"] = town_staff.id
+            act(
+                town_staff,
+                issue.id,
+                {"action": "dispatch", "department_id": departments[spec["dispatch"]].id},
+            )
+    return len(data["issues"])
+
+
 def seed_demo() -> dict:
     """Load every domain's demo data; running it again changes nothing."""
     areas = seed_zone()
     users = seed_users()
     markets = seed_markets()
-    return {
-        "areas": areas,
-        "users": users,
-        "markets": markets,
-        "password": _load("demo_users.json")["password"],
-    }
+    issues = seed_issues()
+    password = _load("demo_users.json")["password"]
+    return {"areas": areas, "users": users, "markets": markets, "issues": issues, "password": password}

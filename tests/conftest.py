@@ -44,6 +44,9 @@ def database_url(request, sqlite_url):
 
 
 def _reset_schema(app, url: str) -> None:
+    from gridgov.workcal.services import invalidate
+
+    invalidate()
     with app.app_context():
         if url not in _schema_ready:
             db.drop_all()

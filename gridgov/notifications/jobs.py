@@ -16,9 +16,10 @@ from gridgov.timeutil import utcnow
 
 def collectors() -> list:
     """Every domain's collectors of due reminders (each module adds its own here)."""
+    from gridgov.issues.jobs import COLLECTORS as ISSUE_COLLECTORS
     from gridgov.markets.jobs import COLLECTORS as MARKET_COLLECTORS
 
-    return [*MARKET_COLLECTORS]
+    return [*MARKET_COLLECTORS, *ISSUE_COLLECTORS]
 
 
 def tick(now: datetime | None = None) -> int:

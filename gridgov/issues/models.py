@@ -1,0 +1,171 @@
+"""Departments, the category catalogue, grid issues, their timeline, uploads, whistles and
+idempotency records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gridgov.dbtypes import UTCDateTime
+from gridgov.extensions import db
+from gridgov.timeutil import utcnow
+
+STATUSES = (
+    "reported",
+    "accepted",
+    "rejected",
+    "dispatched",
+    "in_progress",
+    "deferred",
+    "fixed",
+    "closed",
+    "merged",
+)
+OPEN_STATUSES = ("reported", "accepted", "dispatched", "in_progress", "deferred", "fixed")
+LEVELS = ("grid", "community", "town", "district_joint_meeting", "leaders")
+
+
+class Department(db.Model):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+
+
+class DepartmentMember(db.Model):
+    __tablename__ = "department_members"
+    __table_args__ = (UniqueConstraint("department_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class Category(db.Model):
+    __tablename__ = "issue_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    group: Mapped[str] = mapped_column(String(50), default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    limit_value: Mapped[int]
+    limit_unit: Mapped[str] = mapped_column(String(16))  # hours | days (working)
+    urgent: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Issue(db.Model):
+    __tablename__ = "issues"
+    __audit_mask__ = ("lon", "lat")
+    __table_args__ = (
+        Index("ix_issues_area_status", "area_id", "status"),
+        Index("ix_issues_category_received", "category_id", "received_at"),
+        Index("ix_issues_lon_lat", "lon", "lat"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16), default="app")  # app | sync | open311
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("issue_categories.id"))
+    description: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(200))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="reported", index=True)
+    previous_status: Mapped[str | None] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(default=0)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    fixer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    deadline_provisional: Mapped[bool] = mapped_column(default=True)
+    deadline_uncertain: Mapped[bool] = mapped_column(default=False)
+    deferred_remaining_s: Mapped[float | None] = mapped_column(Float)
+    fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    closed_on_time: Mapped[bool | None]
+    was_deferred: Mapped[bool] = mapped_column(default=False)
+    rework_count: Mapped[int] = mapped_column(default=0)
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id"))
+    photos: Mapped[list] = mapped_column(JSON, default=list)
+    fix_photos: Mapped[list] = mapped_column(JSON, default=list)
+    patrol_id: Mapped[int | None] = mapped_column(index=True)
+    market_id: Mapped[int | None] = mapped_column(ForeignKey("markets.id"), index=True)
+    market_date: Mapped[str | None] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class IssueEvent(db.Model):
+    """One line of an issue's timeline: every state change, with its actor and time."""
+
+    __tablename__ = "issue_events"
+    __audit__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Whistle(db.Model):
+    """吹哨报到: a department called to an issue, which must report in by a deadline."""
+
+    __tablename__ = "issue_whistles"
+    __table_args__ = (UniqueConstraint("issue_id", "department_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    called_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    called_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ack_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Upload(db.Model):
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int]
+    path: Mapped[str] = mapped_column(String(300))
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyRecord(db.Model):
+    """The first answer to a POST with an Idempotency-Key, replayed for retries of the same request."""
+
+    __tablename__ = "idempotency_records"
+    __audit__ = False
+    __table_args__ = (UniqueConstraint("user_id", "scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(100))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    body: Mapped[dict | list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,94 @@
+"""Who sees which issues (scoped in SQL), lists with filters, the timeline and GeoJSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import geojson
+from sqlalchemy import ColumnElement, and_, or_, select, true
+
+from gridgov.areas.models import Area
+from gridgov.areas.scope import area_id_in_scope, is_global
+from gridgov.areas.services import get_area
+from gridgov.auth.models import User
+from gridgov.errors import NotFound
+from gridgov.extensions import db
+from gridgov.issues.catalogue import user_department_ids
+from gridgov.issues.models import OPEN_STATUSES, Category, Issue, IssueEvent
+from gridgov.timeutil import utcnow
+
+
+def visible(user: User) -> ColumnElement[bool]:
+    """Issues in the user's areas, dispatched to his department, assigned to him, or reported by him."""
+    if is_global(user):
+        return true()
+    clauses = [
+        area_id_in_scope(user, Issue.area_id),
+        Issue.assignee_id == user.id,
+        Issue.reporter_id == user.id,
+    ]
+    departments = user_department_ids(user)
+    if departments:
+        clauses.append(Issue.department_id.in_(departments))
+    return or_(*clauses)
+
+
+def get_issue(user: User, issue_id: int, for_update: bool = False) -> Issue:
+    """One issue the user may see; 404 otherwise (including issues outside his scope)."""
+    query = select(Issue).where(Issue.id == issue_id, visible(user))
+    if for_update and db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(of=Issue)
+    issue = db.session.scalar(query)
+    if issue is None:
+        raise NotFound()
+    return issue
+
+
+def overdue_clause(now: datetime | None = None) -> ColumnElement[bool]:
+    now = now or utcnow()
+    return and_(
+        Issue.status.in_([s for s in OPEN_STATUSES if s != "deferred"]),
+        Issue.deadline_provisional.is_(False),
+        Issue.deadline < now,
+    )
+
+
+def issues_query(user: User, filters: dict):
+    query = select(Issue).where(visible(user)).order_by(Issue.id.desc())
+    if filters.get("status"):
+        query = query.where(Issue.status.in_(filters["status"]))
+    if filters.get("category"):
+        query = query.where(
+            Issue.category_id.in_(select(Category.id).where(Category.code.in_(filters["category"])))
+        )
+    if filters.get("area"):
+        area = get_area(user, filters["area"])
+        query = query.where(
+            Issue.area_id.in_(select(Area.id).where(Area.path.startswith(area.path, autoescape=True)))
+        )
+    if filters.get("overdue") is not None:
+        clause = overdue_clause()
+        query = query.where(clause if filters["overdue"] else ~clause)
+    if filters.get("bbox"):
+        west, south, east, north = filters["bbox"]
+        query = query.where(Issue.lon >= west, Issue.lon <= east, Issue.lat >= south, Issue.lat <= north)
+    if filters.get("since"):
+        query = query.where(Issue.received_at >= filters["since"])
+    if filters.get("until"):
+        query = query.where(Issue.received_at < filters["until"])
+    if filters.get("market"):
+        query = query.where(Issue.market_id == filters["market"])
+    return query
+
+
+def timeline(user: User, issue_id: int) -> list[IssueEvent]:
+    issue = get_issue(user, issue_id)
+    return list(
+        db.session.scalars(select(IssueEvent).where(IssueEvent.issue_id == issue.id).order_by(IssueEvent.id))
+    )
+
+
+def as_feature_collection(issues: list[Issue], dump) -> geojson.FeatureCollection:
+    return geojson.FeatureCollection(
+        [geojson.Feature(id=i.id, geometry=geojson.Point((i.lon, i.lat)), properties=dump(i)) for i in issues]
+    )

@@ -1,0 +1,235 @@
+from flask import Response, current_app, request, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from gridgov.auth.security import auth_required, current_user
+from gridgov.errors import Invalid, PayloadTooLarge
+from gridgov.i18n import Msg
+from gridgov.idempotency import idempotent
+from gridgov.issues import catalogue, queries, stats, submission, workflow
+from gridgov.issues.schemas import (
+    ActionSchema,
+    CategorySchema,
+    CategoryUpdateSchema,
+    DepartmentSchema,
+    EventSchema,
+    IssueCreatedSchema,
+    IssueCreateSchema,
+    IssueQuerySchema,
+    IssueSchema,
+    SyncResultSchema,
+    SyncSchema,
+    UploadSchema,
+    WhistleSchema,
+)
+from gridgov.issues.stats import StatsQuerySchema, StatsRowSchema
+from gridgov.pagination import paginate
+
+blp = Blueprint(
+    "issues", __name__, url_prefix="/api/v1", description="Grid issues: report, dispatch, fix, verify"
+)
+REPORTERS = ("grid_worker", "staff", "patrol")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _with_duplicates(issue):
+    issue._duplicates = [
+        {"id": d.id, "status": d.status, "received_at": d.received_at.isoformat()}
+        for d in submission.possible_duplicates(issue)
+    ]
+    return issue
+
+
+@blp.route("/issues")
+class Issues(MethodView):
+    @auth_required()
+    @blp.arguments(IssueQuerySchema, location="query")
+    @blp.response(200, IssueSchema(many=True))
+    @blp.paginate()
+    def get(self, query, pagination_parameters):
+        """Issues in scope, filtered; format=geojson gives a FeatureCollection, xlsx a spreadsheet."""
+        user = current_user()
+        select_ = queries.issues_query(user, query)
+        if query["format"] == "json":
+            return paginate(select_, pagination_parameters)
+        issues = stats.bounded(select_)
+        pagination_parameters.item_count = len(issues)
+        if query["format"] == "geojson":
+            body = queries.as_feature_collection(issues, IssueSchema().dump)
+            return Response(current_app.json.dumps(body), mimetype="application/geo+json")
+        return Response(
+            stats.issues_xlsx(issues),
+            mimetype=XLSX,
+            headers={"Content-Disposition": 'attachment; filename="issues.xlsx"'},
+        )
+
+    @auth_required(*REPORTERS)
+    @idempotent
+    @blp.arguments(IssueCreateSchema)
+    @blp.response(201, IssueCreatedSchema)
+    @blp.alt_response(
+        200, schema=IssueCreatedSchema, description="The same client_uuid again: the original issue"
+    )
+    def post(self, body):
+        """Report a problem from a phone; a retry with the same client_uuid returns the same issue."""
+        issue, created = submission.submit(current_user(), body)
+        return _with_duplicates(issue), 201 if created else 200
+
+
+@blp.route("/sync/issues")
+class SyncIssues(MethodView):
+    @auth_required(*REPORTERS)
+    @idempotent
+    @blp.arguments(SyncSchema)
+    @blp.response(200, SyncResultSchema(many=True))
+    def post(self, body):
+        """Up to 50 reports recorded offline; one result per item, each stored or refused on its own."""
+
+        def load(raw):
+            try:
+                return IssueCreateSchema().load(raw)
+            except ValidationError as exc:
+                raise Invalid(Msg("字段有误。", "Invalid fields."), errors={"json": exc.messages}) from exc
+
+        return submission.sync_batch(current_user(), body["items"], load)
+
+
+@blp.route("/issues/<int:issue_id>")
+class IssueItem(MethodView):
+    @auth_required()
+    @blp.response(200, IssueSchema)
+    def get(self, issue_id):
+        """One issue."""
+        return queries.get_issue(current_user(), issue_id)
+
+
+@blp.route("/issues/<int:issue_id>/actions")
+class IssueActions(MethodView):
+    @auth_required()
+    @idempotent
+    @blp.arguments(ActionSchema)
+    @blp.response(200, IssueSchema)
+    def post(self, body, issue_id):
+        """Move an issue on: accept, reject, dispatch, start, fix, verify, defer, resume, merge, reopen, escalate, report_in."""
+        return workflow.act(current_user(), issue_id, body)
+
+
+@blp.route("/issues/<int:issue_id>/timeline")
+class IssueTimeline(MethodView):
+    @auth_required()
+    @blp.response(200, EventSchema(many=True))
+    def get(self, issue_id):
+        """Every event of the issue, oldest first, with actor and time."""
+        return queries.timeline(current_user(), issue_id)
+
+
+@blp.route("/issues/<int:issue_id>/whistles")
+class IssueWhistles(MethodView):
+    @auth_required()
+    @blp.response(200, WhistleSchema(many=True))
+    def get(self, issue_id):
+        """Departments called to the issue (吹哨) and whether they reported in (报到)."""
+        return workflow.whistles(current_user(), issue_id)
+
+
+@blp.route("/categories")
+class Categories(MethodView):
+    @auth_required()
+    @blp.response(200, CategorySchema(many=True))
+    def get(self):
+        """The category catalogue with codes, handling departments and time limits."""
+        from gridgov.extensions import db
+
+        return db.session.scalars(catalogue.categories_query()).all()
+
+    @auth_required("admin")
+    @blp.arguments(CategorySchema)
+    @blp.response(201, CategorySchema)
+    def post(self, body):
+        """Add a category (admin)."""
+        return catalogue.create_category(body)
+
+
+@blp.route("/categories/<int:category_id>")
+class CategoryItem(MethodView):
+    @auth_required("admin")
+    @blp.arguments(CategoryUpdateSchema)
+    @blp.response(200, CategorySchema)
+    def patch(self, body, category_id):
+        """Change a category's names, department, time limit or urgency (admin)."""
+        return catalogue.update_category(category_id, body)
+
+
+@blp.route("/departments")
+class Departments(MethodView):
+    @auth_required()
+    @blp.response(200, DepartmentSchema(many=True))
+    def get(self):
+        """Departments that issues are dispatched to."""
+        from gridgov.extensions import db
+
+        return db.session.scalars(catalogue.departments_query()).all()
+
+
+@blp.route("/uploads")
+class Uploads(MethodView):
+    @auth_required(*REPORTERS, "department")
+    @blp.response(201, UploadSchema)
+    @blp.doc(
+        requestBody={
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            }
+        }
+    )
+    def post(self):
+        """Upload a photo (JPEG, PNG, WebP or HEIC, 10 MiB at most); location metadata is removed."""
+        request.max_content_length = current_app.config["MAX_UPLOAD_BYTES"] + 64 * 1024
+        upload = request.files.get("file")
+        if upload is None:
+            raise Invalid(
+                Msg("缺少文件字段 file。", "The form has no file field."),
+                errors={"files": {"file": ["required"]}},
+            )
+        data = upload.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
+        if len(data) > current_app.config["MAX_UPLOAD_BYTES"]:
+            raise PayloadTooLarge()
+        return submission.save_upload(current_user(), data)
+
+
+@blp.route("/uploads/<int:upload_id>")
+class UploadItem(MethodView):
+    @auth_required()
+    @blp.response(200, content_type="image/*")
+    def get(self, upload_id):
+        """A photo, to its owner and to users who may see its issue."""
+        upload, path = submission.upload_for(current_user(), upload_id)
+        return send_file(path, mimetype=upload.content_type, max_age=3600)
+
+
+@blp.route("/stats/issues")
+class IssueStats(MethodView):
+    @auth_required("staff", "leader", "department")
+    @blp.arguments(StatsQuerySchema, location="query")
+    @blp.response(200, StatsRowSchema(many=True))
+    def get(self, query):
+        """Figures by grid, community, department, category or worker; format=xlsx for a spreadsheet.
+
+        reported = issues received in the period; closed = those of them closed;
+        closure_rate = closed ÷ reported; on_time_rate = closed on time ÷ (due in the period − deferred);
+        rework_rate = issues with rework ÷ closed; median_handling_hours = median of closed − received.
+        """
+        rows = stats.issue_figures(current_user(), query)
+        if query["format"] == "xlsx":
+            return Response(
+                stats.figures_xlsx(rows, query["group_by"]),
+                mimetype=XLSX,
+                headers={"Content-Disposition": 'attachment; filename="issue-figures.xlsx"'},
+            )
+        return rows

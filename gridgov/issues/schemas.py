@@ -1,0 +1,220 @@
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from gridgov.areas.crs import CRS_NAMES
+from gridgov.issues.models import LEVELS, STATUSES
+from gridgov.issues.workflow import RULES, allowed_actions
+
+
+class PointSchema(Schema):
+    type = fields.String(required=True, validate=validate.Equal("Point"))
+    coordinates = fields.List(
+        fields.Float(allow_nan=False), required=True, validate=validate.Length(min=2, max=3)
+    )
+
+    @validates_schema
+    def in_range(self, data, **kwargs):
+        lon, lat = data["coordinates"][:2]
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValidationError("coordinates must be [lon, lat] in range", "coordinates")
+
+
+class IssueCreateSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    client_uuid = fields.UUID(
+        required=True, metadata={"description": "Made on the device; a retry sends it again"}
+    )
+    category = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    address = fields.String(validate=validate.Length(max=200))
+    location = fields.Nested(PointSchema, required=True)
+    crs = fields.String(load_default="wgs84", validate=validate.OneOf(CRS_NAMES))
+    reported_at = fields.AwareDateTime(metadata={"description": "Device time of the report"})
+    photos = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=9))
+    fixed_on_spot = fields.Boolean(
+        load_default=False, metadata={"description": "Reported and fixed in one step"}
+    )
+    fix_note = fields.String(validate=validate.Length(max=2000))
+    fix_photos = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=9))
+    patrol_id = fields.Integer(allow_none=True)
+    market_id = fields.Integer(allow_none=True)
+    market_date = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"))
+
+    @validates_schema
+    def fix_needs_feedback(self, data, **kwargs):
+        if data.get("fixed_on_spot") and (not data.get("fix_note") or not data.get("fix_photos")):
+            raise ValidationError("fixed_on_spot needs fix_note and fix_photos", "fix_note")
+
+
+class IssueSchema(Schema):
+    id = fields.Integer()
+    client_uuid = fields.String()
+    source = fields.String()
+    category = fields.Method("category_code")
+    description = fields.String()
+    address = fields.String(allow_none=True)
+    location = fields.Function(lambda i: {"type": "Point", "coordinates": [i.lon, i.lat]})
+    micro_grid = fields.Method("area_brief")
+    status = fields.String()
+    level = fields.Function(lambda i: LEVELS[i.level])
+    reporter_id = fields.Integer(allow_none=True)
+    department_id = fields.Integer(allow_none=True)
+    assignee_id = fields.Integer(allow_none=True)
+    fixer_id = fields.Integer(allow_none=True)
+    reported_at = fields.DateTime()
+    received_at = fields.DateTime()
+    dispatched_at = fields.DateTime(allow_none=True)
+    deadline = fields.DateTime(allow_none=True)
+    deadline_provisional = fields.Boolean(metadata={"description": "True until dispatch starts the clock"})
+    deadline_uncertain = fields.Boolean(
+        metadata={"description": "The deadline lies in a year whose holidays are not loaded"}
+    )
+    overdue = fields.Method("is_overdue")
+    fixed_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    closed_on_time = fields.Boolean(allow_none=True)
+    rework_count = fields.Integer()
+    reopen_count = fields.Integer()
+    merged_into_id = fields.Integer(allow_none=True)
+    photos = fields.List(fields.Integer())
+    fix_photos = fields.List(fields.Integer())
+    patrol_id = fields.Integer(allow_none=True)
+    market_id = fields.Integer(allow_none=True)
+    market_date = fields.String(allow_none=True)
+    allowed_actions = fields.Function(allowed_actions)
+
+    def category_code(self, issue):
+        from gridgov.extensions import db
+        from gridgov.issues.models import Category
+
+        return db.session.get(Category, issue.category_id).code
+
+    def area_brief(self, issue):
+        from gridgov.areas.models import Area
+        from gridgov.extensions import db
+
+        area = db.session.get(Area, issue.area_id) if issue.area_id else None
+        return {"id": area.id, "code": area.code, "name": area.name, "level": area.level} if area else None
+
+    def is_overdue(self, issue):
+        from gridgov.issues.models import OPEN_STATUSES
+        from gridgov.timeutil import utcnow
+
+        return (
+            issue.status in OPEN_STATUSES
+            and issue.status != "deferred"
+            and not issue.deadline_provisional
+            and issue.deadline is not None
+            and issue.deadline < utcnow()
+        )
+
+
+class IssueCreatedSchema(IssueSchema):
+    possible_duplicates = fields.Method("duplicates")
+
+    def duplicates(self, issue):
+        return getattr(issue, "_duplicates", [])
+
+
+class IssueQuerySchema(Schema):
+    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
+    category = fields.List(fields.String())
+    area = fields.Integer()
+    overdue = fields.Boolean(allow_none=True)
+    bbox = fields.String(metadata={"description": "west,south,east,north in WGS-84"})
+    since = fields.AwareDateTime(metadata={"description": "Received at or after"})
+    until = fields.AwareDateTime(metadata={"description": "Received before"})
+    market = fields.Integer()
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "geojson", "xlsx"]))
+
+    @validates_schema
+    def parse_bbox(self, data, **kwargs):
+        if data.get("bbox"):
+            try:
+                parts = [float(p) for p in data["bbox"].split(",")]
+            except ValueError:
+                parts = []
+            if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+                raise ValidationError("bbox is west,south,east,north", "bbox")
+            data["bbox"] = parts
+
+
+class ActionSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(list(RULES)))
+    note = fields.String(validate=validate.Length(max=2000))
+    department_id = fields.Integer(allow_none=True)
+    assignee_id = fields.Integer(allow_none=True)
+    photos = fields.List(fields.Integer(), validate=validate.Length(max=9))
+    result = fields.String(validate=validate.OneOf(["pass", "fail"]))
+    into_id = fields.Integer()
+    departments = fields.List(fields.Integer(), validate=validate.Length(max=20))
+
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor_id = fields.Integer(allow_none=True)
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    data = fields.Dict(allow_none=True)
+
+
+class SyncSchema(Schema):
+    items = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=50))
+
+
+class SyncResultSchema(Schema):
+    index = fields.Integer()
+    client_uuid = fields.String(allow_none=True)
+    status = fields.Integer()
+    issue_id = fields.Integer()
+    message = fields.Raw()
+    errors = fields.Raw(allow_none=True)
+
+
+class CategorySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9-]{2,32}$"))
+    name_zh = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name_en = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    group = fields.String(load_default="", validate=validate.Length(max=50))
+    department = fields.String(allow_none=True, load_only=True)
+    department_id = fields.Integer(dump_only=True, allow_none=True)
+    limit_value = fields.Integer(required=True, validate=validate.Range(1, 1000))
+    limit_unit = fields.String(
+        required=True,
+        validate=validate.OneOf(["hours", "days"]),
+        metadata={"description": "working hours or working days"},
+    )
+    urgent = fields.Boolean(load_default=False)
+    active = fields.Boolean(load_default=True)
+
+
+class CategoryUpdateSchema(CategorySchema):
+    class Meta:
+        partial = True
+
+
+class DepartmentSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class UploadSchema(Schema):
+    id = fields.Integer()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    created_at = fields.DateTime()
+
+
+class WhistleSchema(Schema):
+    id = fields.Integer()
+    department_id = fields.Integer()
+    called_at = fields.DateTime()
+    ack_deadline = fields.DateTime()
+    acked_at = fields.DateTime(allow_none=True)

@@ -1,0 +1,274 @@
+"""Reports from phones: one issue per device-made `client_uuid`, offline batches, duplicates, photos."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from gridgov.areas.crs import to_wgs84
+from gridgov.areas.locating import spatial_index
+from gridgov.auth.models import User
+from gridgov.errors import Conflict, DomainError, Invalid, UnsupportedMediaType
+from gridgov.extensions import db
+from gridgov.i18n import Msg
+from gridgov.issues.catalogue import category_by_code
+from gridgov.issues.deadlines import deadline_for
+from gridgov.issues.models import OPEN_STATUSES, Issue, IssueEvent, Upload
+from gridgov.issues.photos import PhotoError, clean_photo
+from gridgov.timeutil import utcnow
+from gridgov.workcal.services import work_calendar
+
+DUPLICATE_RADIUS_M = 50
+DUPLICATE_DAYS = 7
+SYNC_MAX = 50
+HASHED_FIELDS = (
+    "category",
+    "description",
+    "location",
+    "crs",
+    "reported_at",
+    "photos",
+    "fixed_on_spot",
+    "fix_note",
+    "fix_photos",
+    "address",
+    "patrol_id",
+    "market_id",
+)
+
+
+def request_hash(data: dict) -> str:
+    """A fingerprint of what the phone sent, to tell a retry from a different report."""
+    canonical = {k: data.get(k) for k in HASHED_FIELDS}
+    if isinstance(canonical.get("reported_at"), datetime):
+        canonical["reported_at"] = canonical["reported_at"].isoformat()
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _replay(existing: Issue, user: User, digest: str) -> Issue:
+    if existing.reporter_id != user.id or existing.request_hash != digest:
+        raise Conflict(
+            Msg(
+                "该 client_uuid 已用于另一条不同的上报。",
+                "This client_uuid was already used for a different report.",
+            )
+        )
+    return existing
+
+
+def _owned_uploads(user: User, ids: list[int]) -> list[Upload]:
+    if not ids:
+        return []
+    uploads = list(db.session.scalars(select(Upload).where(Upload.id.in_(ids), Upload.owner_id == user.id)))
+    if len(uploads) != len(set(ids)) or any(u.issue_id is not None for u in uploads):
+        raise Invalid(
+            Msg("照片编号无效或已被使用。", "Unknown or already used photo ids."),
+            errors={"json": {"photos": ["upload ids of your own, not yet attached"]}},
+        )
+    return uploads
+
+
+def _event(
+    issue: Issue, actor: User | None, action: str, from_status, to_status, note=None, data=None, at=None
+):
+    db.session.add(
+        IssueEvent(
+            issue_id=issue.id,
+            actor_id=actor.id if actor else None,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            note=note,
+            data=data,
+            at=at or utcnow(),
+        )
+    )
+
+
+def submit(user: User, data: dict, source: str = "app") -> tuple[Issue, bool]:
+    """Create the issue for this client_uuid, or return the one a retry already made (commits).
+
+    The same client_uuid with the same body is the same report: (issue, False). With a different
+    body it is a conflict. The unique constraint settles concurrent retries.
+    """
+    digest = request_hash(data)
+    existing = db.session.scalar(select(Issue).where(Issue.client_uuid == str(data["client_uuid"])))
+    if existing is not None:
+        return _replay(existing, user, digest), False
+    category = category_by_code(data["category"])
+    lon, lat = to_wgs84(*data["location"]["coordinates"][:2], data.get("crs", "wgs84"))
+    area = spatial_index().locate(lon, lat)
+    if area is None:
+        raise Invalid(
+            Msg("该位置不在任何网格内，请检查定位。", "The location is inside no grid; check the GPS fix."),
+            errors={"json": {"location": ["outside every area"]}},
+        )
+    now = utcnow()
+    photos = _owned_uploads(user, data.get("photos") or [])
+    fix_photos = _owned_uploads(user, data.get("fix_photos") or [])
+    calendar = work_calendar()
+    deadline, uncertain = deadline_for(category, now, calendar)
+    on_spot = bool(data.get("fixed_on_spot"))
+    issue = Issue(
+        client_uuid=str(data["client_uuid"]),
+        request_hash=digest,
+        source=source,
+        reporter_id=user.id,
+        category_id=category.id,
+        description=data["description"],
+        address=data.get("address"),
+        lon=lon,
+        lat=lat,
+        area_id=area.id,
+        reported_at=data.get("reported_at") or now,
+        received_at=now,
+        status="fixed" if on_spot else "reported",
+        department_id=category.department_id,
+        deadline=deadline,
+        deadline_provisional=not on_spot,
+        deadline_uncertain=uncertain,
+        photos=[p.id for p in photos],
+        fix_photos=[p.id for p in fix_photos],
+        patrol_id=data.get("patrol_id"),
+        market_id=data.get("market_id"),
+        market_date=data.get("market_date"),
+    )
+    if on_spot:
+        issue.assignee_id = issue.fixer_id = user.id
+        issue.dispatched_at = issue.fixed_at = now
+    db.session.add(issue)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()  # a concurrent retry won the insert
+        existing = db.session.scalar(select(Issue).where(Issue.client_uuid == str(data["client_uuid"])))
+        if existing is None:
+            raise
+        return _replay(existing, user, digest), False
+    for upload in photos + fix_photos:
+        upload.issue_id = issue.id
+    _event(
+        issue,
+        user,
+        "report",
+        None,
+        "reported",
+        data["description"],
+        {"source": source, "device_time": issue.reported_at.isoformat()},
+    )
+    if on_spot:
+        _event(issue, user, "fix", "reported", "fixed", data.get("fix_note"), {"on_spot": True})
+    db.session.commit()
+    return issue, True
+
+
+def sync_batch(user: User, items: list, load_item) -> list[dict]:
+    """Store up to 50 offline reports, each on its own: one bad item fails alone."""
+    if len(items) > SYNC_MAX:
+        raise Invalid(Msg(f"一次最多同步 {SYNC_MAX} 条。", f"At most {SYNC_MAX} items per sync."))
+    results = []
+    for index, raw in enumerate(items):
+        client_uuid = raw.get("client_uuid") if isinstance(raw, dict) else None
+        try:
+            data = load_item(raw)
+            issue, created = submit(user, data, source="sync")
+            results.append(
+                {
+                    "index": index,
+                    "client_uuid": str(issue.client_uuid),
+                    "status": 201 if created else 200,
+                    "issue_id": issue.id,
+                }
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            results.append(
+                {
+                    "index": index,
+                    "client_uuid": client_uuid,
+                    "status": exc.status,
+                    "message": exc.message,
+                    "errors": exc.errors,
+                }
+            )
+        except ValueError as exc:  # marshmallow.ValidationError
+            db.session.rollback()
+            results.append(
+                {
+                    "index": index,
+                    "client_uuid": client_uuid,
+                    "status": 422,
+                    "message": Msg("字段有误。", "Invalid fields."),
+                    "errors": getattr(exc, "messages", None),
+                }
+            )
+    return results
+
+
+def possible_duplicates(issue: Issue) -> list[Issue]:
+    """Open issues of the same category within 50 m and 7 days of this one."""
+    dlat = DUPLICATE_RADIUS_M / 110_574
+    dlon = DUPLICATE_RADIUS_M / (111_320 * max(math.cos(math.radians(issue.lat)), 0.01))
+    candidates = db.session.scalars(
+        select(Issue)
+        .where(
+            Issue.id != issue.id,
+            Issue.category_id == issue.category_id,
+            Issue.status.in_(OPEN_STATUSES),
+            Issue.received_at >= issue.received_at - timedelta(days=DUPLICATE_DAYS),
+            Issue.lon.between(issue.lon - dlon, issue.lon + dlon),
+            Issue.lat.between(issue.lat - dlat, issue.lat + dlat),
+        )
+        .order_by(Issue.id)
+    )
+    from gridgov.areas.geometry import GEOD
+
+    return [c for c in candidates if GEOD.inv(issue.lon, issue.lat, c.lon, c.lat)[2] <= DUPLICATE_RADIUS_M]
+
+
+def save_upload(user: User, data: bytes) -> Upload:
+    """Store a photo under the upload directory, without location metadata (commits)."""
+    try:
+        content_type, cleaned = clean_photo(data)
+    except PhotoError as exc:
+        raise UnsupportedMediaType(Msg(f"不支持的照片：{exc}。", f"Unsupported photo: {exc}.")) from exc
+    digest = hashlib.sha256(cleaned).hexdigest()
+    directory = os.path.join(current_app.config["UPLOAD_DIR"], digest[:2])
+    os.makedirs(directory, exist_ok=True)
+    extension = content_type.split("/")[1].replace("jpeg", "jpg")
+    path = os.path.join(directory, f"{digest}.{extension}")
+    with open(path, "wb") as handle:
+        handle.write(cleaned)
+    upload = Upload(
+        owner_id=user.id,
+        sha256=digest,
+        content_type=content_type,
+        size=len(cleaned),
+        path=os.path.relpath(path, current_app.config["UPLOAD_DIR"]),
+    )
+    db.session.add(upload)
+    db.session.commit()
+    return upload
+
+
+def upload_for(user: User, upload_id: int) -> tuple[Upload, str]:
+    """An upload the user may see: his own, or one attached to an issue he may see."""
+    from gridgov.errors import NotFound
+    from gridgov.issues.queries import visible
+
+    upload = db.session.get(Upload, upload_id)
+    if upload is None:
+        raise NotFound()
+    if upload.owner_id != user.id and (
+        upload.issue_id is None
+        or db.session.scalar(select(Issue.id).where(Issue.id == upload.issue_id, visible(user))) is None
+    ):
+        raise NotFound()
+    return upload, os.path.join(current_app.config["UPLOAD_DIR"], upload.path)
