@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
 import time as monotonic_time
+from datetime import date
 
 from sqlalchemy import delete, select
 
