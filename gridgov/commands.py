@@ -45,7 +45,8 @@ def seed_demo_command():
 
     summary = seed_demo()
     click.echo(
-        f"demo zone: {summary['areas']} areas; {summary['markets']} markets with rosters; {summary['issues']} grid issues"
+        f"demo zone: {summary['areas']} areas; {summary['markets']} markets with rosters; {summary['issues']} grid issues; "
+        f"{summary['wages']} wage cases"
     )
     click.echo(f"demo accounts (password for all: {summary['password']}):")
     for account in summary["users"]:

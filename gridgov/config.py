@@ -52,6 +52,15 @@ class BaseConfig:
             )
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
 
+        # Personal data (PIPL): the Fernet key that encrypts ID numbers, phones and bank accounts.
+        from gridgov.wages.crypto import dev_key
+
+        self.PII_KEY_GIVEN = bool(env.get("GRIDGOV_PII_KEY"))
+        self.PII_KEY = env.get("GRIDGOV_PII_KEY") or dev_key(self.SECRET_KEY)
+        self.WAGE_INTAKE_LIMIT_PER_IP = env.get("GRIDGOV_WAGE_INTAKE_LIMIT_PER_IP") or "10 per hour"
+        self.WAGE_INTAKE_LIMIT_PER_PHONE = env.get("GRIDGOV_WAGE_INTAKE_LIMIT_PER_PHONE") or "3 per day"
+        self.WAGE_TRACK_FAILURES_PER_IP = env.get("GRIDGOV_WAGE_TRACK_FAILURES_PER_IP") or "10 per hour"
+
         # Tokens: access tokens are short-lived JWTs; refresh tokens live in the database.
         self.ACCESS_TOKEN_TTL = timedelta(seconds=_int(env, "GRIDGOV_ACCESS_TOKEN_TTL", 900))
         if timedelta(minutes=15) < self.ACCESS_TOKEN_TTL:
@@ -132,6 +141,11 @@ class ProductionConfig(BaseConfig):
             raise ConfigError("GRIDGOV_SECRET_KEY must be set to a random value of 32+ characters")
         if not self.DATABASE_URL_GIVEN:
             raise ConfigError("GRIDGOV_DATABASE_URL must be set in production")
+        if not self.PII_KEY_GIVEN:
+            raise ConfigError(
+                "GRIDGOV_PII_KEY must be set in production (a Fernet key: "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            )
 
 
 CONFIGS = {

@@ -26,3 +26,10 @@ def mask_account(account: str | None) -> str | None:
     if not account:
         return account
     return "*" * max(len(account) - 4, 0) + account[-4:]
+
+
+def mask_name(name: str | None) -> str | None:
+    """`张三丰` → `张**`: the family name only."""
+    if not name:
+        return name
+    return name[0] + "*" * (len(name) - 1)

@@ -172,11 +172,61 @@ def seed_issues() -> int:
     return len(data["issues"])
 
 
+def seed_wages() -> int:
+    """A few wage cases at different stages, among them the plasterer paid 7,000 yuan in full."""
+    from datetime import date, timedelta
+
+    from gridgov.wages.models import WageCase, WageParty
+    from gridgov.wages.services import act, file_claim
+
+    data = _load("demo_wages.json")
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    officer = users["wage_officer"]
+    second = users["admin"]
+    for spec in data["cases"]:
+        claim = spec["claim"]
+        if (
+            db.session.scalar(select(WageCase.id).where(WageCase.project_name == claim["project"]["name"]))
+            is not None
+        ):
+            continue
+        claim = {
+            **claim,
+            "work_period": {
+                "from_": date.fromisoformat(claim["work_period"]["from"]),
+                "to": date.fromisoformat(claim["work_period"]["to"]),
+            },
+        }
+        case, _ = file_claim(claim)
+        db.session.info["actor_id"] = officer.id
+        parties = {
+            p.role: p.id for p in db.session.scalars(select(WageParty).where(WageParty.case_id == case.id))
+        }
+        for step in spec["steps"]:
+            body = {k: v for k, v in step.items() if k not in ("officers", "party", "due_in_days")}
+            if "officers" in step:
+                body["officer_ids"] = [officer.id, second.id]
+            if "party" in step:
+                body["party_id"] = parties[step["party"]]
+            if "due_in_days" in step:
+                body["due_on"] = date.today() + timedelta(days=step["due_in_days"])
+            act(officer, case.id, body)
+    return len(data["cases"])
+
+
 def seed_demo() -> dict:
     """Load every domain's demo data; running it again changes nothing."""
     areas = seed_zone()
     users = seed_users()
     markets = seed_markets()
     issues = seed_issues()
+    wages = seed_wages()
     password = _load("demo_users.json")["password"]
-    return {"areas": areas, "users": users, "markets": markets, "issues": issues, "password": password}
+    return {
+        "areas": areas,
+        "users": users,
+        "markets": markets,
+        "issues": issues,
+        "wages": wages,
+        "password": password,
+    }

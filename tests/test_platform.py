@@ -34,14 +34,14 @@ def test_production_refuses_default_secret_and_missing_database(tmp_path):
         load_config(str(tmp_path), {"GRIDGOV_ENV": "production", "GRIDGOV_DATABASE_URL": "sqlite:///x.db"})
     with pytest.raises(ConfigError):
         load_config(str(tmp_path), {"GRIDGOV_ENV": "production", "GRIDGOV_SECRET_KEY": "k" * 40})
-    config = load_config(
-        str(tmp_path),
-        {
-            "GRIDGOV_ENV": "production",
-            "GRIDGOV_SECRET_KEY": "k" * 40,
-            "GRIDGOV_DATABASE_URL": "postgresql://u@h/db",
-        },
-    )
+    good = {
+        "GRIDGOV_ENV": "production",
+        "GRIDGOV_SECRET_KEY": "k" * 40,
+        "GRIDGOV_DATABASE_URL": "postgresql://u@h/db",
+    }
+    with pytest.raises(ConfigError):
+        load_config(str(tmp_path), good)  # no GRIDGOV_PII_KEY
+    config = load_config(str(tmp_path), {**good, "GRIDGOV_PII_KEY": "x" * 44})
     assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@h/db"
 
 

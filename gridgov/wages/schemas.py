@@ -1,0 +1,248 @@
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from gridgov.issues.schemas import PointSchema
+from gridgov.masking import mask_account, mask_id_number, mask_name, mask_phone
+from gridgov.wages.crypto import decrypt
+from gridgov.wages.identity import fen_to_yuan
+from gridgov.wages.models import PARTY_ROLES
+
+
+class ClaimantSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    phone = fields.String(required=True, validate=validate.Length(min=5, max=30))
+    id_number = fields.String(required=True, validate=validate.Length(min=15, max=40))
+    bank_account = fields.String(allow_none=True, validate=validate.Length(max=40))
+
+
+class ProjectSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    address = fields.String(allow_none=True, validate=validate.Length(max=200))
+    area_code = fields.String(allow_none=True, metadata={"description": "Area code of the site, if known"})
+    location = fields.Nested(PointSchema, allow_none=True)
+    crs = fields.String(load_default="wgs84", validate=validate.OneOf(["wgs84", "gcj02", "bd09"]))
+
+
+class PartySchema(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(PARTY_ROLES))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=30))
+
+
+class PeriodSchema(Schema):
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date(required=True)
+
+
+class ClaimSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    claimant = fields.Nested(ClaimantSchema, required=True)
+    project = fields.Nested(ProjectSchema, required=True)
+    parties = fields.List(fields.Nested(PartySchema), load_default=list, validate=validate.Length(max=10))
+    work_period = fields.Nested(PeriodSchema, required=True)
+    amount_claimed = fields.String(
+        required=True, metadata={"description": 'Yuan as a decimal string, e.g. "7000.00"'}
+    )
+    workers = fields.Integer(load_default=1, validate=validate.Range(1, 500))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=3000))
+    evidence = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=20))
+
+
+class ClaimReceiptSchema(Schema):
+    number = fields.String()
+    tracking_code = fields.String(metadata={"description": "Shown once; keep it to follow the claim"})
+    status = fields.String()
+    accept_deadline = fields.DateTime()
+
+
+class TrackQuerySchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=4, max=20))
+
+
+class ClaimantViewSchema(Schema):
+    number = fields.String()
+    status = fields.String()
+    status_text = fields.String()
+    amount_claimed = fields.String()
+    amount_verified = fields.String(allow_none=True)
+    amount_paid = fields.String()
+    amount_outstanding = fields.String()
+    next_step = fields.String(allow_none=True)
+    next_deadline = fields.String(allow_none=True)
+    received_at = fields.String()
+    timeline = fields.List(fields.Dict())
+
+
+class CaseSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    status = fields.String()
+    claimant_name = fields.Function(lambda c: mask_name(c.claimant_name))
+    phone = fields.Function(lambda c: mask_phone(decrypt(c.phone_enc)))
+    id_number = fields.Function(lambda c: mask_id_number(decrypt(c.id_number_enc)))
+    bank_account = fields.Function(lambda c: mask_account(decrypt(c.bank_account_enc)))
+    project_name = fields.String()
+    project_address = fields.String(allow_none=True)
+    area_id = fields.Integer(allow_none=True)
+    work_from = fields.Date()
+    work_to = fields.Date()
+    amount_claimed = fields.Function(lambda c: fen_to_yuan(c.amount_claimed_fen))
+    amount_verified = fields.Function(lambda c: fen_to_yuan(c.amount_verified_fen))
+    workers = fields.Integer()
+    description = fields.String()
+    officer_id = fields.Integer(allow_none=True)
+    received_at = fields.DateTime()
+    accept_deadline = fields.DateTime()
+    accepted_at = fields.DateTime(allow_none=True)
+    conclude_deadline = fields.DateTime(allow_none=True)
+    extended = fields.Boolean()
+    closed_at = fields.DateTime(allow_none=True)
+    closed_on_time = fields.Boolean(allow_none=True)
+    closure_code = fields.String(allow_none=True)
+    next_step = fields.String(allow_none=True)
+    next_due = fields.Date(allow_none=True)
+    reopen_count = fields.Integer()
+    allowed_actions = fields.Method("moves")
+
+    def moves(self, case):
+        from gridgov.wages.services import allowed_moves
+
+        return allowed_moves(case)
+
+
+class CaseQuerySchema(Schema):
+    status = fields.String()
+
+
+class InstalmentSchema(Schema):
+    due = fields.Date(required=True)
+    amount = fields.String(required=True)
+
+
+class CaseActionSchema(Schema):
+    action = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            [
+                "accept",
+                "refuse",
+                "merge",
+                "transfer",
+                "visit",
+                "interview",
+                "notice",
+                "order",
+                "commit",
+                "pay",
+                "callback",
+                "close",
+                "extend",
+            ]
+        ),
+    )
+    note = fields.String(validate=validate.Length(max=3000))
+    into_number = fields.String()
+    authority = fields.String(validate=validate.Length(max=100))
+    officer_ids = fields.List(fields.Integer())
+    findings = fields.String()
+    amount_verified = fields.String()
+    employment_problems_corrected = fields.Integer(validate=validate.Range(0, 1000))
+    on = fields.Date()
+    party_id = fields.Integer()
+    outcome = fields.String()
+    rectification = fields.String()
+    kind = fields.String(validate=validate.OneOf(["reminder", "supervision"]))
+    content = fields.String()
+    served_on = fields.Date()
+    due_on = fields.Date()
+    amount = fields.String()
+    instalments = fields.List(fields.Nested(InstalmentSchema))
+    worker_name = fields.String(validate=validate.Length(max=50))
+    paid_on = fields.Date()
+    closure_code = fields.String()
+    approver_id = fields.Integer()
+
+
+class RevealSchema(Schema):
+    field = fields.String(required=True, validate=validate.OneOf(["id_number", "phone", "bank_account"]))
+    reason = fields.String(required=True, validate=validate.Length(min=4, max=300))
+
+
+class RevealResultSchema(Schema):
+    field = fields.String()
+    value = fields.String()
+
+
+class WageEventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor_id = fields.Integer(allow_none=True)
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    public_text = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    data = fields.Dict(allow_none=True)
+
+
+class NoticeSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    number = fields.String()
+    party_id = fields.Integer()
+    issued_on = fields.Date()
+    served_on = fields.Date(allow_none=True)
+    due_on = fields.Date()
+    result = fields.String(allow_none=True)
+
+
+class PartyOutSchema(Schema):
+    id = fields.Integer()
+    role = fields.String()
+    name = fields.String()
+
+
+class LedgerQuerySchema(Schema):
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date(required=True)
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "xlsx"]))
+
+
+class LedgerRowSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    received_at = fields.String()
+    claimant = fields.String()
+    project = fields.String()
+    parties = fields.String()
+    claimed = fields.String()
+    paid = fields.String()
+    outstanding = fields.String()
+    status = fields.String()
+    status_text = fields.String()
+    officer = fields.String(allow_none=True)
+    closed = fields.String(allow_none=True)
+
+
+class FiguresSchema(Schema):
+    sites_visited = fields.Integer()
+    site_visits = fields.Integer()
+    reminder_notices = fields.Integer()
+    supervision_orders = fields.Integer()
+    interviews = fields.Integer()
+    arrears_cases = fields.Integer()
+    employment_problems_corrected = fields.Integer()
+    amount_recovered = fields.String()
+    cases_closed = fields.Integer()
+    closed_on_time = fields.Integer()
+
+
+class MonthQuerySchema(Schema):
+    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+
+
+class SpotCheckSchema(Schema):
+    project = fields.String()
+    address = fields.String(allow_none=True)
+    last_closed = fields.String()
