@@ -7,8 +7,9 @@ import re
 
 from flask import g, has_request_context
 
-# Mainland mobile numbers, 18-digit resident IDs, and long digit runs such as bank accounts.
-_PERSONAL = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|\d{17}[\dXx]|\d{12,19})(?!\d)")
+# Mainland mobile numbers, 18-digit resident IDs and long digit runs such as bank accounts, when they
+# stand alone: digits inside a hex request id or a token are not personal data.
+_PERSONAL = re.compile(r"(?<![0-9A-Za-z])(?:1[3-9]\d{9}|\d{17}[\dXx]|\d{12,19})(?![0-9A-Za-z])")
 
 
 def scrub(text: str) -> str:

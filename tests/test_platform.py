@@ -141,3 +141,9 @@ def test_logs_never_carry_phone_id_or_account_numbers():
         root.removeHandler(handler)
     assert "worker phone [redacted], id [redacted]" in stream.getvalue()
     assert "13812345678" not in stream.getvalue()
+
+
+def test_scrubbing_leaves_request_ids_and_tokens_alone():
+    request_id = "3f5e1234567890123456789abcdef012"
+    assert scrub(f"request {request_id} phone 13812345678") == f"request {request_id} phone [redacted]"
+    assert scrub("电话13812345678，身份证11010519491231002X") == "电话[redacted]，身份证[redacted]"
