@@ -77,9 +77,20 @@ def register_blueprints(app: Flask) -> None:
     from gridgov.issues.routes import blp as issues_blp
     from gridgov.markets.routes import blp as markets_blp
     from gridgov.notifications.routes import blp as notifications_blp
+    from gridgov.patrols.routes import blp as patrols_blp
     from gridgov.wages.routes import blp as wages_blp
 
-    for blueprint in (auth_blp, areas_blp, audit_blp, issues_blp, markets_blp, notifications_blp, wages_blp):
+    blueprints = (
+        auth_blp,
+        areas_blp,
+        audit_blp,
+        issues_blp,
+        markets_blp,
+        notifications_blp,
+        patrols_blp,
+        wages_blp,
+    )
+    for blueprint in blueprints:
         api.register_blueprint(blueprint)
 
 

@@ -103,6 +103,19 @@ def submit(user: User, data: dict, source: str = "app") -> tuple[Issue, bool]:
     if existing is not None:
         return _replay(existing, user, digest), False
     category = category_by_code(data["category"])
+    if data.get("patrol_id") is not None:
+        from gridgov.patrols.models import Patrol
+
+        if (
+            db.session.scalar(
+                select(Patrol.id).where(Patrol.id == data["patrol_id"], Patrol.worker_id == user.id)
+            )
+            is None
+        ):
+            raise Invalid(
+                Msg("巡查记录不存在或不属于您。", "No such patrol of yours."),
+                errors={"json": {"patrol_id": ["unknown"]}},
+            )
     lon, lat = to_wgs84(*data["location"]["coordinates"][:2], data.get("crs", "wgs84"))
     area = spatial_index().locate(lon, lat)
     if area is None:

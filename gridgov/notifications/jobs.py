@@ -18,9 +18,10 @@ def collectors() -> list:
     """Every domain's collectors of due reminders (each module adds its own here)."""
     from gridgov.issues.jobs import COLLECTORS as ISSUE_COLLECTORS
     from gridgov.markets.jobs import COLLECTORS as MARKET_COLLECTORS
+    from gridgov.patrols.jobs import COLLECTORS as PATROL_COLLECTORS
     from gridgov.wages.jobs import COLLECTORS as WAGE_COLLECTORS
 
-    return [*MARKET_COLLECTORS, *ISSUE_COLLECTORS, *WAGE_COLLECTORS]
+    return [*MARKET_COLLECTORS, *ISSUE_COLLECTORS, *WAGE_COLLECTORS, *PATROL_COLLECTORS]
 
 
 def tick(now: datetime | None = None) -> int:

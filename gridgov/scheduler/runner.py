@@ -31,8 +31,9 @@ def registered_jobs() -> list[Job]:
     """Every domain's jobs. A domain adds its own here when it has any."""
     from gridgov.auth.jobs import JOBS as AUTH_JOBS
     from gridgov.notifications.jobs import JOBS as NOTIFICATION_JOBS
+    from gridgov.patrols.jobs import JOBS as PATROL_JOBS
 
-    return [*AUTH_JOBS, *NOTIFICATION_JOBS]
+    return [*AUTH_JOBS, *NOTIFICATION_JOBS, *PATROL_JOBS]
 
 
 def run_in_context(app: Flask, job: Job) -> Callable[[], None]:

@@ -1,0 +1,138 @@
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from gridgov.areas.services import get_area
+from gridgov.auth.security import auth_required, current_user
+from gridgov.extensions import db
+from gridgov.issues.stats import _workbook
+from gridgov.pagination import paginate
+from gridgov.patrols import reports, services
+from gridgov.patrols.models import PatrolPlan
+from gridgov.patrols.schemas import (
+    BatchResultSchema,
+    FinishSchema,
+    PatrolQuerySchema,
+    PatrolSchema,
+    PatrolStartSchema,
+    PlanSchema,
+    PointBatchSchema,
+    ReportQuerySchema,
+)
+
+blp = Blueprint(
+    "patrols", __name__, url_prefix="/api/v1", description="Patrols (日巡) and the daily report (日报)"
+)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@blp.route("/patrols")
+class Patrols(MethodView):
+    @auth_required()
+    @blp.arguments(PatrolQuerySchema, location="query")
+    @blp.response(200, PatrolSchema(many=True))
+    @blp.paginate()
+    def get(self, query, pagination_parameters):
+        """Patrols the user may see: his own, or his workers' for supervisors."""
+        return paginate(services.patrols_query(current_user(), query.get("date")), pagination_parameters)
+
+    @auth_required("grid_worker")
+    @blp.arguments(PatrolStartSchema)
+    @blp.response(201, PatrolSchema)
+    @blp.alt_response(200, schema=PatrolSchema, description="The same client_uuid again: the same patrol")
+    def post(self, body):
+        """Start a patrol; a retry with the same client_uuid returns the same one."""
+        patrol, created = services.start(current_user(), str(body["client_uuid"]), body["started_at"])
+        return patrol, 201 if created else 200
+
+
+@blp.route("/patrols/<int:patrol_id>")
+class PatrolItem(MethodView):
+    @auth_required()
+    @blp.response(200, PatrolSchema)
+    def get(self, patrol_id):
+        """One patrol with its distance, duration and time per micro-grid."""
+        return services.get_patrol(current_user(), patrol_id)
+
+
+@blp.route("/patrols/<int:patrol_id>/points")
+class PatrolPoints(MethodView):
+    @auth_required("grid_worker")
+    @blp.arguments(PointBatchSchema)
+    @blp.response(200, BatchResultSchema)
+    def post(self, body, patrol_id):
+        """Append a batch of GPS points; a batch whose seq was already received changes nothing."""
+        return services.add_points(current_user(), patrol_id, body["seq"], body["points"], body["crs"])
+
+
+@blp.route("/patrols/<int:patrol_id>/finish")
+class PatrolFinish(MethodView):
+    @auth_required("grid_worker")
+    @blp.arguments(FinishSchema)
+    @blp.response(200, PatrolSchema)
+    def post(self, body, patrol_id):
+        """Finish a patrol: distance, duration, flagged speeds and the grids it counts for."""
+        return services.finish(current_user(), patrol_id, body["ended_at"])
+
+
+@blp.route("/patrols/<int:patrol_id>/track")
+class PatrolTrack(MethodView):
+    @auth_required()
+    @blp.response(200, content_type="application/geo+json")
+    def get(self, patrol_id):
+        """The track as a GeoJSON LineString; only the worker and his supervisors may read it."""
+        from flask import current_app
+
+        return Response(
+            current_app.json.dumps(services.track(current_user(), patrol_id)), mimetype="application/geo+json"
+        )
+
+
+@blp.route("/areas/<int:area_id>/patrol-plan")
+class Plan(MethodView):
+    @auth_required("staff")
+    @blp.arguments(PlanSchema)
+    @blp.response(200, PlanSchema)
+    def put(self, body, area_id):
+        """How often this micro-grid must be patrolled: daily, twice_daily or weekdays."""
+        area = get_area(current_user(), area_id)
+        plan = db.session.get(PatrolPlan, area.id) or PatrolPlan(area_id=area.id)
+        plan.frequency = body["frequency"]
+        db.session.add(plan)
+        db.session.commit()
+        return plan
+
+
+@blp.route("/reports/daily")
+class DailyReport(MethodView):
+    @auth_required("staff", "leader", "grid_worker")
+    @blp.arguments(ReportQuerySchema, location="query")
+    @blp.response(200)
+    def get(self, query):
+        """The day's report for an area (frozen at 23:59; later data shows as a correction); format=xlsx."""
+        report = reports.daily_report(current_user(), query["area"], query["date"])
+        if query["format"] == "xlsx":
+            rows = [
+                [
+                    r["code"],
+                    r["name"],
+                    "是" if r["due"] else "否",
+                    "是" if r["covered"] else "否",
+                    r["patrols_counted"],
+                    r["issues_found"],
+                    r["fixed_same_day"],
+                    r["overdue"],
+                ]
+                for r in report["micro_grids"]
+            ]
+            body = _workbook(
+                "巡查日报",
+                ["网格编码", "微网格", "应巡", "已巡", "计入巡查次数", "发现问题", "当日整改", "超期"],
+                rows,
+            )
+            return Response(
+                body,
+                mimetype=XLSX,
+                headers={"Content-Disposition": 'attachment; filename="daily-report.xlsx"'},
+            )
+        return report
