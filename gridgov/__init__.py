@@ -92,6 +92,11 @@ def register_blueprints(app: Flask) -> None:
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
+    from gridgov.open311.routes import admin_blp as open311_admin_blp
+    from gridgov.open311.routes import blp as open311_blp
+
+    api.register_blueprint(open311_admin_blp)
+    app.register_blueprint(open311_blp)  # its own standard, outside the OpenAPI document
 
 
 def register_commands(app: Flask) -> None:

@@ -101,6 +101,7 @@ class Issue(db.Model):
     reopen_count: Mapped[int] = mapped_column(default=0)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id"))
     photos: Mapped[list] = mapped_column(JSON, default=list)
+    media_url: Mapped[str | None] = mapped_column(String(500))
     fix_photos: Mapped[list] = mapped_column(JSON, default=list)
     patrol_id: Mapped[int | None] = mapped_column(index=True)
     market_id: Mapped[int | None] = mapped_column(ForeignKey("markets.id"), index=True)

@@ -30,6 +30,7 @@ DUPLICATE_DAYS = 7
 SYNC_MAX = 50
 HASHED_FIELDS = (
     "category",
+    "media_url",
     "description",
     "location",
     "crs",
@@ -45,8 +46,11 @@ HASHED_FIELDS = (
 
 
 def request_hash(data: dict) -> str:
-    """A fingerprint of what the phone sent, to tell a retry from a different report."""
-    canonical = {k: data.get(k) for k in HASHED_FIELDS}
+    """A fingerprint of what the phone sent, to tell a retry from a different report.
+
+    Empty values are left out, so a field added to the API later does not change old fingerprints.
+    """
+    canonical = {k: data.get(k) for k in HASHED_FIELDS if data.get(k) not in (None, [], False, "")}
     if isinstance(canonical.get("reported_at"), datetime):
         canonical["reported_at"] = canonical["reported_at"].isoformat()
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
@@ -150,6 +154,7 @@ def submit(user: User, data: dict, source: str = "app") -> tuple[Issue, bool]:
         photos=[p.id for p in photos],
         fix_photos=[p.id for p in fix_photos],
         patrol_id=data.get("patrol_id"),
+        media_url=data.get("media_url"),
         market_id=data.get("market_id"),
         market_date=data.get("market_date"),
     )

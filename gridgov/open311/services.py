@@ -1,0 +1,213 @@
+"""Open311 GeoReport v2: categories as services, grid issues as service requests.
+
+Requests filed here become ordinary grid issues (same workflow, same idempotency: an
+Idempotency-Key header, or the same device_id and body, gives back the same request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from gridgov.auth.models import User, UserRole
+from gridgov.auth.security import hash_password
+from gridgov.errors import Forbidden, Invalid, NotFound
+from gridgov.extensions import db
+from gridgov.i18n import Msg
+from gridgov.issues.catalogue import categories_query
+from gridgov.issues.models import OPEN_STATUSES, Category, Department, Issue
+from gridgov.issues.submission import submit
+from gridgov.open311.models import Open311Key
+from gridgov.timeutil import utcnow
+
+MAX_WINDOW = timedelta(days=90)
+
+
+def issue_key(name: str) -> tuple[Open311Key, str]:
+    """A new API key for an Open311 client, with its own reporting account (commits)."""
+    key = secrets.token_urlsafe(24)
+    user = User(
+        username=f"open311-{secrets.token_hex(4)}",
+        display_name=f"Open311: {name}",
+        password_hash=hash_password(secrets.token_urlsafe(32)),
+        role_rows=[UserRole(role="grid_worker")],
+    )
+    db.session.add(user)
+    db.session.flush()
+    record = Open311Key(name=name, key_hash=hashlib.sha256(key.encode()).hexdigest(), user_id=user.id)
+    db.session.add(record)
+    db.session.commit()
+    return record, key
+
+
+def _reporter(api_key: str | None) -> User:
+    if not api_key:
+        raise Forbidden(Msg("缺少 api_key。", "api_key is required."))
+    record = db.session.scalar(
+        select(Open311Key).where(
+            Open311Key.key_hash == hashlib.sha256(api_key.encode()).hexdigest(), Open311Key.active.is_(True)
+        )
+    )
+    if record is None:
+        raise Forbidden(Msg("api_key 无效。", "Invalid api_key."))
+    return db.session.get(User, record.user_id)
+
+
+def services() -> list[dict]:
+    return [
+        {
+            "service_code": c.code,
+            "service_name": c.name_zh,
+            "description": c.name_en,
+            "metadata": True,
+            "type": "realtime",
+            "keywords": c.name_en.lower().replace(",", ""),
+            "group": c.group,
+        }
+        for c in db.session.scalars(categories_query())
+    ]
+
+
+def definition(service_code: str) -> dict:
+    category = db.session.scalar(
+        select(Category).where(Category.code == service_code, Category.active.is_(True))
+    )
+    if category is None:
+        raise NotFound(Msg("服务不存在。", f"No service {service_code}."))
+    return {
+        "service_code": category.code,
+        "attributes": [
+            {
+                "variable": True,
+                "code": "reported_at",
+                "datatype": "datetime",
+                "required": False,
+                "order": 1,
+                "datatype_description": "ISO 8601 time the problem was seen",
+                "description": "When it was seen",
+            },
+            {
+                "variable": True,
+                "code": "urgent",
+                "datatype": "singlevaluelist",
+                "required": False,
+                "order": 2,
+                "datatype_description": "",
+                "description": "Is it dangerous now?",
+                "values": [{"key": "yes", "name": "Yes"}, {"key": "no", "name": "No"}],
+            },
+        ],
+    }
+
+
+def file_request(form: dict, idempotency_key: str | None) -> tuple[Issue, bool]:
+    """Turn a POSTed service request into a grid issue (commits)."""
+    user = _reporter(form.get("api_key"))
+    if not form.get("service_code"):
+        raise Invalid(Msg("缺少 service_code。", "service_code is required."))
+    try:
+        lat, lon = float(form["lat"]), float(form["long"])
+    except (KeyError, TypeError, ValueError):
+        if form.get("address_string"):
+            raise Invalid(
+                Msg(
+                    "暂不支持仅凭地址定位，请提供 lat 和 long。",
+                    "Locating by address_string alone is not supported here; send lat and long.",
+                )
+            ) from None
+        raise Invalid(Msg("需要 lat 和 long。", "lat and long are required.")) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise Invalid(Msg("坐标超出范围。", "lat/long out of range."))
+    seed = (
+        idempotency_key
+        or form.get("device_id")
+        and f"{form.get('device_id')}|{form.get('description')}|{lat}|{lon}"
+    )
+    client_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"open311:{user.id}:{seed}") if seed else uuid.uuid4()
+    description = (form.get("description") or "").strip() or "(no description)"
+    data = {
+        "client_uuid": client_uuid,
+        "category": form["service_code"],
+        "description": description[:2000],
+        "location": {"type": "Point", "coordinates": [lon, lat]},
+        "crs": "wgs84",
+        "address": (form.get("address_string") or None),
+        "media_url": form.get("media_url") or None,
+    }
+    return submit(user, data, source="open311")
+
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Invalid(Msg(f"{name} 不是 ISO 8601 时间。", f"{name} is not an ISO 8601 time.")) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=utcnow().tzinfo)
+
+
+def find_requests(args: dict) -> list[Issue]:
+    query = select(Issue).order_by(Issue.received_at.desc())
+    if args.get("service_request_id"):
+        try:
+            ids = [int(x) for x in args["service_request_id"].split(",") if x.strip()]
+        except ValueError as exc:
+            raise Invalid(Msg("service_request_id 无效。", "service_request_id must be ids.")) from exc
+        return list(db.session.scalars(query.where(Issue.id.in_(ids))))
+    end = _parse_time(args.get("end_date"), "end_date") or utcnow()
+    start = _parse_time(args.get("start_date"), "start_date") or end - MAX_WINDOW
+    if end - start > MAX_WINDOW or end < start:
+        raise Invalid(Msg("时间窗口不能超过 90 天。", "start_date to end_date may span at most 90 days."))
+    query = query.where(Issue.received_at >= start, Issue.received_at <= end, Issue.status != "merged")
+    if args.get("service_code"):
+        codes = args["service_code"].split(",")
+        query = query.where(Issue.category_id.in_(select(Category.id).where(Category.code.in_(codes))))
+    status = args.get("status")
+    if status:
+        wanted = set(status.split(","))
+        if not wanted <= {"open", "closed"}:
+            raise Invalid(Msg("status 只能是 open 或 closed。", "status is open or closed."))
+        if wanted == {"open"}:
+            query = query.where(Issue.status.in_(OPEN_STATUSES))
+        elif wanted == {"closed"}:
+            query = query.where(Issue.status.not_in(OPEN_STATUSES))
+    page = max(int(args.get("page") or 1), 1)
+    size = min(max(int(args.get("page_size") or 50), 1), 200)
+    return list(db.session.scalars(query.limit(size).offset((page - 1) * size)))
+
+
+def get_request(request_id: int) -> Issue:
+    issue = db.session.get(Issue, request_id)
+    if issue is None:
+        raise NotFound(Msg("请求不存在。", f"No service request {request_id}."))
+    return issue
+
+
+def as_request(issue: Issue) -> dict:
+    category = db.session.get(Category, issue.category_id)
+    department = db.session.get(Department, issue.department_id) if issue.department_id else None
+    return {
+        "service_request_id": str(issue.id),
+        "status": "open" if issue.status in OPEN_STATUSES else "closed",
+        "status_notes": "",
+        "service_name": category.name_zh,
+        "service_code": category.code,
+        "description": issue.description,
+        "agency_responsible": department.name if department else "",
+        "service_notice": "",
+        "requested_datetime": issue.received_at.isoformat(),
+        "updated_datetime": issue.updated_at.isoformat(),
+        "expected_datetime": issue.deadline.isoformat() if issue.deadline else "",
+        "address": issue.address or "",
+        "address_id": "",
+        "zipcode": "",
+        "lat": issue.lat,
+        "long": issue.lon,
+        "media_url": issue.media_url or "",
+        "gridgov_status": issue.status,
+    }
