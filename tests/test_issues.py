@@ -330,3 +330,19 @@ def test_overdue_issue_escalates_and_notifies_new_owners(client, world):
         e["action"]
         for e in client.get(f"/api/v1/issues/{issue_id}/timeline", headers=h["staff_a"]).get_json()
     ][-2:] == ["auto_escalate", "auto_escalate"]
+
+
+def test_admin_edits_a_category_partially(client, world, make_user, auth_headers):
+    from gridgov.issues.models import Category
+
+    admin = auth_headers(make_user(roles=["admin"]))
+    category = db.session.scalar(select(Category).where(Category.code == "INFRA-LIGHT"))
+    response = client.patch(f"/api/v1/categories/{category.id}", json={"limit_value": 3}, headers=admin)
+    assert response.status_code == 200 and response.get_json()["limit_value"] == 3
+    assert response.get_json()["name_zh"] == "路灯损坏"
+    assert (
+        client.patch(
+            f"/api/v1/categories/{category.id}", json={"limit_value": 3}, headers=world["h"]["staff_a"]
+        ).status_code
+        == 403
+    )

@@ -248,3 +248,29 @@ def test_dingtalk_signed_url(market_setup, two_towns):
 
     digest = hmac.new(b"SECxyz", f"{query['timestamp'][0]}\nSECxyz".encode(), hashlib.sha256).digest()
     assert query["sign"][0] == base64.b64encode(digest).decode()
+
+
+def test_channel_can_be_switched_off_partially(client, auth_headers, market_setup, two_towns):
+    channel = create_channel(
+        market_setup["staff"],
+        {
+            "area_id": two_towns["TA"].id,
+            "name": "c",
+            "kind": "webhook",
+            "url": "http://127.0.0.1:9/hook",
+            "secret": "s",
+        },
+    )
+    headers = auth_headers(market_setup["staff"])
+    response = client.patch(
+        f"/api/v1/notification-channels/{channel.id}", json={"active": False}, headers=headers
+    )
+    assert response.status_code == 200 and response.get_json()["active"] is False
+    assert "secret" not in response.get_json() and response.get_json()["has_secret"] is True
+    other = auth_headers(market_setup["other_staff"])
+    assert (
+        client.patch(
+            f"/api/v1/notification-channels/{channel.id}", json={"active": True}, headers=other
+        ).status_code
+        == 404
+    )

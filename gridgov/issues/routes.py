@@ -154,7 +154,7 @@ class Categories(MethodView):
 @blp.route("/categories/<int:category_id>")
 class CategoryItem(MethodView):
     @auth_required("admin")
-    @blp.arguments(CategoryUpdateSchema)
+    @blp.arguments(CategoryUpdateSchema(partial=True))
     @blp.response(200, CategorySchema)
     def patch(self, body, category_id):
         """Change a category's names, department, time limit or urgency (admin)."""

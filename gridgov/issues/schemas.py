@@ -193,11 +193,6 @@ class CategorySchema(Schema):
     active = fields.Boolean(load_default=True)
 
 
-class CategoryUpdateSchema(CategorySchema):
-    class Meta:
-        partial = True
-
-
 class DepartmentSchema(Schema):
     id = fields.Integer()
     code = fields.String()
@@ -218,3 +213,7 @@ class WhistleSchema(Schema):
     called_at = fields.DateTime()
     ack_deadline = fields.DateTime()
     acked_at = fields.DateTime(allow_none=True)
+
+
+class CategoryUpdateSchema(CategorySchema):
+    """The same fields, each optional (loaded with partial=True)."""

@@ -93,7 +93,7 @@ class Channels(MethodView):
 @blp.route("/notification-channels/<int:channel_id>")
 class ChannelItem(MethodView):
     @auth_required("staff")
-    @blp.arguments(ChannelUpdateSchema)
+    @blp.arguments(ChannelUpdateSchema(partial=True))
     @blp.response(200, ChannelSchema)
     def patch(self, body, channel_id):
         """Change or switch off a channel."""

@@ -51,11 +51,6 @@ class ChannelSchema(Schema):
     active = fields.Boolean()
 
 
-class ChannelUpdateSchema(ChannelSchema):
-    class Meta:
-        partial = True
-
-
 class DeliverySchema(Schema):
     id = fields.Integer()
     notification_id = fields.Integer()
@@ -72,3 +67,7 @@ class OutboxStatusSchema(Schema):
     oldest_pending_at = fields.String(allow_none=True)
     failed_deliveries = fields.Integer()
     notifications = fields.Integer()
+
+
+class ChannelUpdateSchema(ChannelSchema):
+    """The same fields, each optional (loaded with partial=True)."""
