@@ -23,6 +23,9 @@ from gridgov.logs import configure_logging
 def create_app(config: Mapping | BaseConfig | None = None) -> Flask:
     """Build the app: environment config (overridden by `config`), extensions, routes, commands."""
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    from gridgov.http import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     configure(app, config)
     app.json.ensure_ascii = False  # Chinese stays readable in responses
     configure_logging(app.config["LOG_LEVEL"])
@@ -66,7 +69,18 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     limiter.init_app(app)
+    from gridgov.errors import ErrorSchema
+
+    api.ERROR_SCHEMA = ErrorSchema  # our envelope, with its context fields, in the OpenAPI document
     api.init_app(app)
+    # X-Pagination carries JSON text; an OpenAPI 3.0 header value is a string, so say so.
+    pagination_header = {
+        "description": "JSON object: total, total_pages, first_page, last_page, page, previous_page, next_page",
+        "schema": {"type": "string"},
+    }
+    for registry in (api.spec.components.headers, api.spec.components.headers_lazy):
+        if "PAGINATION" in registry:
+            registry["PAGINATION"] = pagination_header
     install_audit_hook()
 
 

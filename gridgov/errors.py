@@ -7,7 +7,8 @@ import uuid
 from http import HTTPStatus
 
 from flask import Flask, g, jsonify, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from marshmallow import INCLUDE, Schema, fields
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from gridgov.extensions import db
@@ -29,6 +30,27 @@ STATUS_MESSAGES = {
     500: Msg("服务器内部错误。", "Internal server error."),
     503: Msg("服务暂时不可用，请稍后再试。", "The service is temporarily unavailable."),
 }
+
+
+class ErrorSchema(Schema):
+    """The envelope of every error; some errors add context fields (documented here)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    code = fields.Integer(metadata={"description": "HTTP status code"})
+    status = fields.String(metadata={"description": "HTTP status name"})
+    message = fields.String(
+        metadata={"description": "What went wrong, in Chinese or English (Accept-Language)"}
+    )
+    errors = fields.Dict(metadata={"description": "Field errors by location, then field"})
+    request_id = fields.String(metadata={"description": "On 500: quote it when reporting the problem"})
+    state = fields.String(metadata={"description": "On 409 for a workflow move: the current state"})
+    allowed_actions = fields.List(
+        fields.String(), metadata={"description": "On 409: the moves the state allows"}
+    )
+    nearest_micro_grid = fields.Dict(metadata={"description": "On 404 from locate: the nearest micro-grid"})
+    distance_m = fields.Float(metadata={"description": "On 404 from locate: distance to it in metres"})
 
 
 class DomainError(Exception):
@@ -129,6 +151,11 @@ def _handle_operational_error(error: OperationalError):
     return response
 
 
+def _handle_out_of_range(error: Exception):
+    db.session.rollback()
+    return error_response(422, Msg("数值超出范围。", "A number is out of range."))
+
+
 def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_exception(error)
@@ -144,4 +171,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, _handle_domain_error)
     app.register_error_handler(IntegrityError, _handle_integrity_error)
     app.register_error_handler(OperationalError, _handle_operational_error)
+    app.register_error_handler(DataError, _handle_out_of_range)
+    app.register_error_handler(OverflowError, _handle_out_of_range)
     app.register_error_handler(Exception, _handle_unexpected)

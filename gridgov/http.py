@@ -7,6 +7,7 @@ import re
 import uuid
 
 from flask import Flask, g, request, send_from_directory
+from werkzeug.routing import IntegerConverter
 
 from gridgov.errors import error_response
 
@@ -32,6 +33,14 @@ def _require_json_body():
 def _add_request_id(response):
     response.headers["X-Request-ID"] = g.get("request_id", "")
     return response
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` ids stop at the largest database integer: a bigger number matches no route (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def register_request_hooks(app: Flask) -> None:

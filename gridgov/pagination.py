@@ -13,4 +13,6 @@ def paginate(query: Select, pagination_parameters) -> list:
     pagination_parameters.item_count = total
     size = pagination_parameters.page_size
     offset = (pagination_parameters.page - 1) * size
+    if offset > 2**31:  # far past any real page: empty, without asking the database
+        return []
     return list(db.session.scalars(query.limit(size).offset(offset)))

@@ -10,6 +10,7 @@ from datetime import time
 
 import pytest
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from gridgov.auth.models import ROLES
 from gridgov.extensions import db
@@ -68,9 +69,7 @@ BODIES = {
 
 def id_rules(app):
     for rule in app.url_map.iter_rules():
-        names = set(rule.arguments) & {
-            a for a, c in rule._converters.items() if type(c).__name__ == "IntegerConverter"
-        }
+        names = {a for a, c in rule._converters.items() if isinstance(c, IntegerConverter)}
         if rule.rule.startswith("/api/v1") and names:
             yield rule, names
 

@@ -29,12 +29,20 @@ def geojson_response(collection) -> Response:
 class Areas(MethodView):
     @auth_required()
     @blp.arguments(AreaQuerySchema, location="query")
-    @blp.response(200, AreaSchema(many=True), content_type="application/json")
-    @blp.alt_response(
-        200,
-        description="format=geojson: a FeatureCollection",
-        content_type="application/geo+json",
-        success=True,
+    @blp.response(200, AreaSchema(many=True))
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "OK",
+                "headers": {"X-Pagination": {"$ref": "#/components/headers/PAGINATION"}},
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Area"}}
+                    },
+                    "application/geo+json": {"schema": {"type": "object"}},
+                },
+            }
+        }
     )
     @blp.paginate()
     def get(self, query, pagination_parameters):

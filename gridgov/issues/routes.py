@@ -47,6 +47,21 @@ class Issues(MethodView):
     @blp.arguments(IssueQuerySchema, location="query")
     @blp.response(200, IssueSchema(many=True))
     @blp.paginate()
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "OK",
+                "headers": {"X-Pagination": {"$ref": "#/components/headers/PAGINATION"}},
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}}
+                    },
+                    XLSX: {"schema": {"type": "string", "format": "binary"}},
+                    "application/geo+json": {"schema": {"type": "object"}},
+                },
+            }
+        }
+    )
     def get(self, query, pagination_parameters):
         """Issues in scope, filtered; format=geojson gives a FeatureCollection, xlsx a spreadsheet."""
         user = current_user()
@@ -218,6 +233,19 @@ class IssueStats(MethodView):
     @auth_required("staff", "leader", "department")
     @blp.arguments(StatsQuerySchema, location="query")
     @blp.response(200, StatsRowSchema(many=True))
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "OK",
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/StatsRow"}}
+                    },
+                    XLSX: {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    )
     def get(self, query):
         """Figures by grid, community, department, category or worker; format=xlsx for a spreadsheet.
 

@@ -108,6 +108,17 @@ class DailyReport(MethodView):
     @auth_required("staff", "leader", "grid_worker")
     @blp.arguments(ReportQuerySchema, location="query")
     @blp.response(200)
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "OK",
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    XLSX: {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    )
     def get(self, query):
         """The day's report for an area (frozen at 23:59; later data shows as a correction); format=xlsx."""
         report = reports.daily_report(current_user(), query["area"], query["date"])

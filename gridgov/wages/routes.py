@@ -181,6 +181,19 @@ class Ledger(MethodView):
     @auth_required(*OFFICERS, "leader")
     @blp.arguments(LedgerQuerySchema, location="query")
     @blp.response(200, LedgerRowSchema(many=True))
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "OK",
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/LedgerRow"}}
+                    },
+                    XLSX: {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    )
     def get(self, query):
         """The case ledger (台账) for a period; format=xlsx for the spreadsheet with Chinese headers."""
         rows = ledger.ledger(current_user(), query["from_"], query["to"])

@@ -239,7 +239,7 @@ class FiguresSchema(Schema):
 
 
 class MonthQuerySchema(Schema):
-    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+    month = fields.String(required=True, validate=validate.Regexp(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"))
 
 
 class SpotCheckSchema(Schema):
