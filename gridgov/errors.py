@@ -116,6 +116,18 @@ def error_response(status: int, message: Msg | str | None = None, errors=None, *
     return response
 
 
+def _safe_rollback() -> None:
+    """Roll back; when the connection itself is gone (database restarting), drop the session."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - any failure here means the connection is unusable
+        log.warning("rollback failed; discarding the session (request %s)", g.get("request_id"))
+        try:
+            db.session.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection may fail too
+            db.session.registry.clear()
+
+
 def _handle_http_exception(error: HTTPException):
     status = error.code or 500
     data = getattr(error, "data", None) or {}
@@ -138,13 +150,13 @@ def _handle_domain_error(error: DomainError):
 
 
 def _handle_integrity_error(error: IntegrityError):
-    db.session.rollback()
+    _safe_rollback()
     log.info("integrity error turned into 409: %s", type(error.orig).__name__)
     return error_response(409)
 
 
 def _handle_operational_error(error: OperationalError):
-    db.session.rollback()
+    _safe_rollback()
     log.error("database unavailable (request %s): %s", g.get("request_id"), type(error.orig).__name__)
     response = error_response(503)
     response.headers["Retry-After"] = "5"
@@ -152,14 +164,14 @@ def _handle_operational_error(error: OperationalError):
 
 
 def _handle_out_of_range(error: Exception):
-    db.session.rollback()
+    _safe_rollback()
     return error_response(422, Msg("数值超出范围。", "A number is out of range."))
 
 
 def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_exception(error)
-    db.session.rollback()
+    _safe_rollback()
     request_id = g.get("request_id") or uuid.uuid4().hex
     log.exception("unhandled error in %s %s (request %s)", request.method, request.path, request_id)
     return error_response(500, request_id=request_id)

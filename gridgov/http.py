@@ -48,6 +48,11 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(_require_json_body)
     app.after_request(_add_request_id)
 
+    @app.get("/healthz")
+    def healthz():
+        """Liveness for load balancers: answers without touching the database."""
+        return {"ok": True}
+
     @app.get("/api/v1/docs/assets/<path:filename>")
     def swagger_ui_asset(filename):
         """Swagger UI's files, from the installed package, so the docs page works offline."""

@@ -47,6 +47,33 @@ class IssueCreateSchema(Schema):
             raise ValidationError("fixed_on_spot needs fix_note and fix_photos", "fix_note")
 
 
+def _cached(kind: str, key, load):
+    """Per-request memo for the few categories and areas a page of issues refers to."""
+    from flask import g, has_app_context
+
+    if not has_app_context():
+        return load(key)
+    memo = g.setdefault("_issue_lookups", {}).setdefault(kind, {})
+    if key not in memo:
+        memo[key] = load(key)
+    return memo[key]
+
+
+def _category_code(category_id):
+    from gridgov.extensions import db
+    from gridgov.issues.models import Category
+
+    return db.session.get(Category, category_id).code
+
+
+def _area_brief(area_id):
+    from gridgov.areas.models import Area
+    from gridgov.extensions import db
+
+    area = db.session.get(Area, area_id)
+    return {"id": area.id, "code": area.code, "name": area.name, "level": area.level} if area else None
+
+
 class IssueSchema(Schema):
     id = fields.Integer()
     client_uuid = fields.String()
@@ -85,17 +112,10 @@ class IssueSchema(Schema):
     allowed_actions = fields.Function(allowed_actions)
 
     def category_code(self, issue):
-        from gridgov.extensions import db
-        from gridgov.issues.models import Category
-
-        return db.session.get(Category, issue.category_id).code
+        return _cached("category", issue.category_id, _category_code)
 
     def area_brief(self, issue):
-        from gridgov.areas.models import Area
-        from gridgov.extensions import db
-
-        area = db.session.get(Area, issue.area_id) if issue.area_id else None
-        return {"id": area.id, "code": area.code, "name": area.name, "level": area.level} if area else None
+        return _cached("area", issue.area_id, _area_brief) if issue.area_id else None
 
     def is_overdue(self, issue):
         from gridgov.issues.models import OPEN_STATUSES
