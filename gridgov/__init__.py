@@ -6,6 +6,7 @@ once when its work is done; routes, models and schemas never commit.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 
@@ -63,10 +64,24 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.close()
 
 
+def _remove_session(exc: BaseException | None) -> None:
+    try:
+        db.session.remove()
+    except Exception:  # noqa: BLE001 - the connection died under us; drop it, keep serving
+        logging.getLogger(__name__).warning("discarding a session whose connection failed")
+        db.session.registry.clear()
+
+
 def register_extensions(app: Flask) -> None:
     from gridgov.audit.services import install_audit_hook
 
     db.init_app(app)
+    # Flask-SQLAlchemy's own teardown lets a failed rollback escape (PostgreSQL restarting): the
+    # response is already made, so a dead connection is logged and dropped instead.
+    app.teardown_appcontext_funcs[:] = [
+        f for f in app.teardown_appcontext_funcs if getattr(f, "__name__", "") != "_teardown_session"
+    ]
+    app.teardown_appcontext(_remove_session)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     limiter.init_app(app)
     from gridgov.errors import ErrorSchema
