@@ -1,6 +1,6 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from gridgov.issues.schemas import PointSchema
+from gridgov.issues.schemas import EventSchema, PointSchema
 from gridgov.masking import mask_account, mask_id_number, mask_name, mask_phone
 from gridgov.wages.crypto import decrypt
 from gridgov.wages.identity import fen_to_yuan
@@ -174,16 +174,10 @@ class RevealResultSchema(Schema):
     value = fields.String()
 
 
-class WageEventSchema(Schema):
-    id = fields.Integer()
-    at = fields.DateTime()
-    actor_id = fields.Integer(allow_none=True)
-    action = fields.String()
-    from_status = fields.String(allow_none=True)
-    to_status = fields.String(allow_none=True)
+class WageEventSchema(EventSchema):
+    """A case timeline line: the issue timeline's fields plus what the claimant sees."""
+
     public_text = fields.String(allow_none=True)
-    note = fields.String(allow_none=True)
-    data = fields.Dict(allow_none=True)
 
 
 class NoticeSchema(Schema):
