@@ -122,6 +122,9 @@ def _strip_heif(data: bytes) -> bytes:
         if offset + length > len(cleaned):
             raise PhotoError("HEIF EXIF item outside the file")
         cleaned[offset : offset + length] = bytes(length)
+    if b"Exif\x00\x00MM\x00*" in cleaned or b"Exif\x00\x00II*\x00" in cleaned:
+        # An EXIF payload we could not place: refuse the photo rather than keep a location.
+        raise PhotoError("the HEIC metadata could not be removed")
     return bytes(cleaned)
 
 
