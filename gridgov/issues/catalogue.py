@@ -66,6 +66,14 @@ def departments_query():
     return select(Department).order_by(Department.code)
 
 
+def list_categories() -> list[Category]:
+    return list(db.session.scalars(categories_query()))
+
+
+def list_departments() -> list[Department]:
+    return list(db.session.scalars(departments_query()))
+
+
 def user_department_ids(user: User) -> list[int]:
     return list(
         db.session.scalars(select(DepartmentMember.department_id).where(DepartmentMember.user_id == user.id))

@@ -154,9 +154,7 @@ class Categories(MethodView):
     @blp.response(200, CategorySchema(many=True))
     def get(self):
         """The category catalogue with codes, handling departments and time limits."""
-        from gridgov.extensions import db
-
-        return db.session.scalars(catalogue.categories_query()).all()
+        return catalogue.list_categories()
 
     @auth_required("admin")
     @blp.arguments(CategorySchema)
@@ -182,9 +180,7 @@ class Departments(MethodView):
     @blp.response(200, DepartmentSchema(many=True))
     def get(self):
         """Departments that issues are dispatched to."""
-        from gridgov.extensions import db
-
-        return db.session.scalars(catalogue.departments_query()).all()
+        return catalogue.list_departments()
 
 
 @blp.route("/uploads")

@@ -8,14 +8,11 @@ from flask import Blueprint, Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from gridgov.auth.security import auth_required
 from gridgov.errors import DomainError
-from gridgov.extensions import db
 from gridgov.i18n import request_language
-from gridgov.issues.models import Issue
 from gridgov.open311 import services
 
 blp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -130,7 +127,7 @@ def request_item(request_id, fmt):
 
 @blp.get("/tokens/<string:token>.<any(json, xml):fmt>")
 def token_item(token, fmt):
-    issue = db.session.scalar(select(Issue).where(Issue.client_uuid == token, Issue.source == "open311"))
+    issue = services.request_by_token(token)
     if issue is None:
         return errors_response(404, "No request for this token.", fmt)
     return render(fmt, [{"service_request_id": str(issue.id), "token": token}], "service_requests", "request")

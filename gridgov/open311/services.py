@@ -188,6 +188,11 @@ def get_request(request_id: int) -> Issue:
     return issue
 
 
+def request_by_token(token: str) -> Issue | None:
+    """The request a POST answered with this token (its client_uuid)."""
+    return db.session.scalar(select(Issue).where(Issue.client_uuid == token, Issue.source == "open311"))
+
+
 def as_request(issue: Issue) -> dict:
     category = db.session.get(Category, issue.category_id)
     department = db.session.get(Department, issue.department_id) if issue.department_id else None

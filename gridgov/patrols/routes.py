@@ -2,13 +2,10 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from gridgov.areas.services import get_area
 from gridgov.auth.security import auth_required, current_user
-from gridgov.extensions import db
 from gridgov.issues.stats import _workbook
 from gridgov.pagination import paginate
 from gridgov.patrols import reports, services
-from gridgov.patrols.models import PatrolPlan
 from gridgov.patrols.schemas import (
     BatchResultSchema,
     FinishSchema,
@@ -95,12 +92,7 @@ class Plan(MethodView):
     @blp.response(200, PlanSchema)
     def put(self, body, area_id):
         """How often this micro-grid must be patrolled: daily, twice_daily or weekdays."""
-        area = get_area(current_user(), area_id)
-        plan = db.session.get(PatrolPlan, area.id) or PatrolPlan(area_id=area.id)
-        plan.frequency = body["frequency"]
-        db.session.add(plan)
-        db.session.commit()
-        return plan
+        return services.set_plan(current_user(), area_id, body["frequency"])
 
 
 @blp.route("/reports/daily")

@@ -14,7 +14,7 @@ from gridgov.auth.models import User, UserArea
 from gridgov.errors import Conflict, Invalid, NotFound
 from gridgov.extensions import db
 from gridgov.i18n import Msg
-from gridgov.patrols.models import Patrol, PatrolBatch, PatrolGrid, PatrolPoint
+from gridgov.patrols.models import Patrol, PatrolBatch, PatrolGrid, PatrolPlan, PatrolPoint
 from gridgov.patrols.tracks import Fix, summarise
 from gridgov.timeutil import local_today, utcnow
 
@@ -190,6 +190,18 @@ def track(user: User, patrol_id: int) -> dict:
             "ended_at": patrol.ended_at.isoformat() if patrol.ended_at else None,
         },
     }
+
+
+def set_plan(user: User, area_id: int, frequency: str) -> PatrolPlan:
+    """How often a micro-grid in scope must be patrolled (commits)."""
+    from gridgov.areas.services import get_area
+
+    area = get_area(user, area_id)
+    plan = db.session.get(PatrolPlan, area.id) or PatrolPlan(area_id=area.id)
+    plan.frequency = frequency
+    db.session.add(plan)
+    db.session.commit()
+    return plan
 
 
 def patrols_query(user: User, day=None):

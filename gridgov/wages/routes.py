@@ -3,15 +3,13 @@ from datetime import date
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from gridgov.auth.security import auth_required, current_user
-from gridgov.extensions import db, limiter
+from gridgov.extensions import limiter
 from gridgov.pagination import paginate
 from gridgov.wages import ledger, services
 from gridgov.wages.crypto import blind_index
 from gridgov.wages.identity import normalise
-from gridgov.wages.models import Notice, WageEvent, WageParty
 from gridgov.wages.schemas import (
     CaseActionSchema,
     CaseQuerySchema,
@@ -139,10 +137,7 @@ class CaseTimeline(MethodView):
     @blp.response(200, WageEventSchema(many=True))
     def get(self, case_id):
         """Every move of the case, with staff notes."""
-        case = services.get_case(current_user(), case_id)
-        return db.session.scalars(
-            select(WageEvent).where(WageEvent.case_id == case.id).order_by(WageEvent.id)
-        ).all()
+        return services.case_timeline(current_user(), case_id)
 
 
 @blp.route("/wage-cases/<int:case_id>/parties")
@@ -151,10 +146,7 @@ class CaseParties(MethodView):
     @blp.response(200, PartyOutSchema(many=True))
     def get(self, case_id):
         """The chain of parties: construction unit, general contractor, subcontractor, crew leader."""
-        case = services.get_case(current_user(), case_id)
-        return db.session.scalars(
-            select(WageParty).where(WageParty.case_id == case.id).order_by(WageParty.id)
-        ).all()
+        return services.case_parties(current_user(), case_id)
 
 
 @blp.route("/wage-cases/<int:case_id>/notices")
@@ -163,8 +155,7 @@ class CaseNotices(MethodView):
     @blp.response(200, NoticeSchema(many=True))
     def get(self, case_id):
         """Reminder notices (提醒单) and supervision orders (督办单) of the case."""
-        case = services.get_case(current_user(), case_id)
-        return db.session.scalars(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id)).all()
+        return services.case_notices(current_user(), case_id)
 
 
 @blp.route("/wage-notices/<int:notice_id>.html")

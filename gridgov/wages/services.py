@@ -253,6 +253,25 @@ def reveal(user: User, case_id: int, field: str, reason: str) -> str:
     return value or ""
 
 
+def case_timeline(user: User, case_id: int) -> list[WageEvent]:
+    case = get_case(user, case_id)
+    return list(
+        db.session.scalars(select(WageEvent).where(WageEvent.case_id == case.id).order_by(WageEvent.id))
+    )
+
+
+def case_parties(user: User, case_id: int) -> list[WageParty]:
+    case = get_case(user, case_id)
+    return list(
+        db.session.scalars(select(WageParty).where(WageParty.case_id == case.id).order_by(WageParty.id))
+    )
+
+
+def case_notices(user: User, case_id: int) -> list[Notice]:
+    case = get_case(user, case_id)
+    return list(db.session.scalars(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id)))
+
+
 MOVES = {
     "accept": ("received",),
     "refuse": ("received",),
