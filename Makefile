@@ -4,7 +4,22 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev migrate seed lint bench clean
+.PHONY: run test install install-dev assets migrate seed lint bench clean
+
+# The console's map and chart libraries come from the npm registry (versions locked in
+# package-lock.json) and are copied into the package's static folder; nothing is fetched at run time.
+FRONTEND := gridgov/console/frontend
+VENDOR   := gridgov/console/static/vendor
+
+$(VENDOR)/.built: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet $(VENDOR)/chart.js
+	cp -R $(FRONTEND)/node_modules/leaflet/dist/leaflet.js $(FRONTEND)/node_modules/leaflet/dist/leaflet.css \
+	      $(FRONTEND)/node_modules/leaflet/dist/images $(FRONTEND)/node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
+	cp $(FRONTEND)/node_modules/chart.js/dist/chart.umd.min.js $(FRONTEND)/node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js/
+	touch $@
+
+assets: $(VENDOR)/.built
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +43,13 @@ seed: migrate
 	$(BIN)/flask seed demo
 
 ## run: migrate, seed the demo, then serve the API on 127.0.0.1:5000 and run the scheduler; Ctrl-C stops both.
-run: seed
+run: seed assets
 	@bash -c 'trap "kill \$$sched 2>/dev/null; wait" EXIT INT TERM; \
 	  $(BIN)/flask scheduler run & sched=$$!; \
 	  $(BIN)/flask run --host 127.0.0.1 --port 5000'
 
 ## test: install what the tests need and run the suite (PostgreSQL too when GRIDGOV_TEST_POSTGRES_URL is set).
-test: install-dev
+test: install-dev assets
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev
@@ -45,4 +60,4 @@ bench: install-dev
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache $(VENDOR) $(FRONTEND)/node_modules

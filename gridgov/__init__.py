@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from gridgov.config import BaseConfig, load_config
 from gridgov.errors import register_error_handlers
-from gridgov.extensions import api, db, limiter, migrate
+from gridgov.extensions import api, csrf, db, limiter, migrate
 from gridgov.http import register_request_hooks
 from gridgov.logs import configure_logging
 
@@ -84,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     app.teardown_appcontext(_remove_session)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     limiter.init_app(app)
+    csrf.init_app(app)
     from gridgov.errors import ErrorSchema
 
     api.ERROR_SCHEMA = ErrorSchema  # our envelope, with its context fields, in the OpenAPI document
@@ -126,6 +127,9 @@ def register_blueprints(app: Flask) -> None:
 
     api.register_blueprint(open311_admin_blp)
     app.register_blueprint(open311_blp)  # its own standard, outside the OpenAPI document
+    from gridgov.console.routes import bp as console_bp
+
+    app.register_blueprint(console_bp)  # pages for people at desks, over the same services
 
 
 def register_commands(app: Flask) -> None:

@@ -67,6 +67,21 @@ class BaseConfig:
             raise ConfigError("GRIDGOV_ACCESS_TOKEN_TTL may be at most 900 seconds")
         self.REFRESH_TOKEN_TTL = timedelta(days=_int(env, "GRIDGOV_REFRESH_TOKEN_DAYS", 30))
 
+        # Staff console: a server-side session behind an HttpOnly, SameSite cookie; CSRF on every write.
+        self.CONSOLE_SESSION_HOURS = _int(env, "GRIDGOV_CONSOLE_SESSION_HOURS", 10)
+        self.SESSION_COOKIE_NAME = "gridgov_console"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        # Secure (HTTPS only) in production unless GRIDGOV_COOKIE_SECURE=0 says the site is plain HTTP.
+        secure_default = "1" if self.ENV_NAME == "production" else "0"
+        self.SESSION_COOKIE_SECURE = env.get("GRIDGOV_COOKIE_SECURE", secure_default) == "1"
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.CONSOLE_SESSION_HOURS)
+        self.WTF_CSRF_CHECK_DEFAULT = False  # the console checks its own forms; the API uses bearer tokens
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the console session
+        # Base map tiles, e.g. Tianditu's WMTS URL with its key; none: areas on a plain background.
+        self.MAP_TILE_URL = env.get("GRIDGOV_MAP_TILE_URL") or ""
+        self.MAP_TILE_ATTRIBUTION = env.get("GRIDGOV_MAP_TILE_ATTRIBUTION") or ""
+
         # Rate limits (Flask-Limiter). In memory unless a shared storage is named.
         self.RATELIMIT_STORAGE_URI = env.get("GRIDGOV_RATELIMIT_STORAGE_URL") or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True

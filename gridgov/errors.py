@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from http import HTTPStatus
 
 from flask import Flask, g, jsonify, request
@@ -101,22 +102,35 @@ class TooManyRequests(DomainError):
     status = 429
 
 
+# Path prefix -> renderer(status, message, errors) for parts of the site that people read as pages.
+_page_renderers: dict[str, Callable] = {}
+
+
+def render_errors_as_pages(prefix: str, renderer: Callable) -> None:
+    """Errors under `prefix` become pages drawn by `renderer` instead of the JSON envelope."""
+    _page_renderers[prefix] = renderer
+
+
 def error_response(status: int, message: Msg | str | None = None, errors=None, **extra):
     """Build the envelope `{"code", "status", "message", "errors"?}` in the client's language."""
     lang = request_language()
     if message is None:
         message = STATUS_MESSAGES.get(status) or Msg(HTTPStatus(status).phrase, HTTPStatus(status).phrase)
     text = message.pick(lang) if isinstance(message, Msg) else message
+    errors = translate_field_errors(errors, lang) if errors else None
+    for prefix, renderer in _page_renderers.items():
+        if request.path.startswith(prefix):
+            return renderer(status, text, errors)
     body = {"code": status, "status": HTTPStatus(status).phrase, "message": text}
     if errors:
-        body["errors"] = translate_field_errors(errors, lang)
+        body["errors"] = errors
     body.update(extra)
     response = jsonify(body)
     response.status_code = status
     return response
 
 
-def _safe_rollback() -> None:
+def safe_rollback() -> None:
     """Roll back; when the connection itself is gone (database restarting), drop the session."""
     try:
         db.session.rollback()
@@ -150,13 +164,13 @@ def _handle_domain_error(error: DomainError):
 
 
 def _handle_integrity_error(error: IntegrityError):
-    _safe_rollback()
+    safe_rollback()
     log.info("integrity error turned into 409: %s", type(error.orig).__name__)
     return error_response(409)
 
 
 def _handle_operational_error(error: OperationalError):
-    _safe_rollback()
+    safe_rollback()
     log.error("database unavailable (request %s): %s", g.get("request_id"), type(error.orig).__name__)
     response = error_response(503)
     response.headers["Retry-After"] = "5"
@@ -164,14 +178,14 @@ def _handle_operational_error(error: OperationalError):
 
 
 def _handle_out_of_range(error: Exception):
-    _safe_rollback()
+    safe_rollback()
     return error_response(422, Msg("数值超出范围。", "A number is out of range."))
 
 
 def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_exception(error)
-    _safe_rollback()
+    safe_rollback()
     request_id = g.get("request_id") or uuid.uuid4().hex
     log.exception("unhandled error in %s %s (request %s)", request.method, request.path, request_id)
     return error_response(500, request_id=request_id)

@@ -17,10 +17,17 @@ class Msg(NamedTuple):
         return self.en if lang == "en" else self.zh
 
 
+LANG_COOKIE = "gridgov_lang"
+
+
 def request_language() -> str:
-    """`en` when Accept-Language prefers English over Chinese, else `zh`."""
+    """The console's language switch (a cookie) if set, else `en` when Accept-Language prefers
+    English over Chinese, else `zh`."""
     if not has_request_context():
         return "zh"
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in ("zh", "en"):
+        return chosen
     best = request.accept_languages.best_match(["zh", "en"], default="zh")
     return "en" if best == "en" else "zh"
 

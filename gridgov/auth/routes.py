@@ -21,8 +21,8 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in, to
 
 
 def _login_account_key() -> str:
-    body = request.get_json(silent=True)
-    username = body.get("username") if isinstance(body, dict) else None
+    body = request.get_json(silent=True) if request.is_json else request.form
+    username = body.get("username") if hasattr(body, "get") else None
     return f"login-account:{str(username)[:64].lower()}"
 
 
@@ -30,17 +30,27 @@ def _failed(response) -> bool:
     return response.status_code == 401
 
 
+_LOGIN_LIMITS = (
+    limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], scope="login-ip"),
+    limiter.limit(
+        lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+        key_func=_login_account_key,
+        scope="login-account",
+        deduct_when=_failed,
+    ),
+)
+
+
+def login_limits(view):
+    """The sign-in rate limits, per IP and per account (failures only); shared by every sign-in form."""
+    for limit in reversed(_LOGIN_LIMITS):
+        view = limit(view)
+    return view
+
+
 @blp.route("/auth/login")
 class Login(MethodView):
-    decorators = [
-        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], scope="login-ip"),
-        limiter.limit(
-            lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-            key_func=_login_account_key,
-            scope="login-account",
-            deduct_when=_failed,
-        ),
-    ]
+    decorators = list(_LOGIN_LIMITS)
 
     @blp.doc(security=[])
     @blp.arguments(LoginSchema)

@@ -10,11 +10,13 @@ from datetime import datetime
 import jwt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, g, request
+from flask import current_app, g, request, session
+from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from wtforms import ValidationError as CSRFInvalid
 
-from gridgov.auth.models import User
+from gridgov.auth.models import ConsoleSession, User
 from gridgov.errors import Forbidden, Unauthorized
 from gridgov.extensions import db
 from gridgov.i18n import Msg
@@ -26,6 +28,12 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type
 _DUMMY_HASH = _hasher.hash("gridgov-timing-equaliser")
 
 TOKEN_INVALID = Msg("访问令牌无效或已过期。", "The access token is invalid or has expired.")
+CSRF_INVALID = Msg(
+    "页面已过期或来源不明（CSRF 校验失败），请刷新后重试。",
+    "The page has expired or the request came from elsewhere (CSRF check failed): reload and try again.",
+)
+CONSOLE_SESSION_KEY = "console_token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def hash_password(password: str) -> str:
@@ -94,12 +102,47 @@ def user_from_access_token(token: str) -> User:
     return user
 
 
+def console_session_user() -> User | None:
+    """The active user of the console session named by the request's cookie, if it is live."""
+    token = session.get(CONSOLE_SESSION_KEY)
+    if not isinstance(token, str) or not token:
+        return None
+    return db.session.scalar(
+        select(User)
+        .join(ConsoleSession, ConsoleSession.user_id == User.id)
+        .where(
+            ConsoleSession.token_hash == hash_token(token),
+            ConsoleSession.revoked_at.is_(None),
+            ConsoleSession.expires_at > utcnow(),
+            User.is_active.is_(True),
+        )
+    )
+
+
+def check_csrf() -> None:
+    """403 unless the request carries the console session's CSRF token (form field or header)."""
+    token = request.headers.get("X-CSRFToken") or request.form.get("csrf_token")
+    try:
+        validate_csrf(token)
+    except CSRFInvalid as exc:
+        raise Forbidden(CSRF_INVALID) from exc
+
+
 def authenticate() -> User:
-    """The user of the request's bearer access token; 401 otherwise. Sets the audit actor."""
+    """The user of the bearer access token or of the console session cookie; 401 otherwise.
+
+    A cookie rides along with any request a browser makes, so a write authenticated by it must
+    also carry the session's CSRF token. Sets the audit actor.
+    """
     token = bearer_token()
-    if token is None:
-        raise Unauthorized()
-    user = user_from_access_token(token)
+    if token is not None:
+        user = user_from_access_token(token)
+    else:
+        user = console_session_user()
+        if user is None:
+            raise Unauthorized()
+        if request.method not in SAFE_METHODS:
+            check_csrf()
     g.current_user = user
     db.session.info["actor_id"] = user.id
     return user

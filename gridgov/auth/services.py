@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from gridgov.areas.models import Area
-from gridgov.auth.models import ROLES, RefreshToken, User, UserArea, UserRole
+from gridgov.auth.models import ROLES, ConsoleSession, RefreshToken, User, UserArea, UserRole
 from gridgov.auth.security import (
     hash_password,
     hash_token,
@@ -26,12 +26,17 @@ REFRESH_INVALID = Msg("刷新令牌无效、已过期或已注销。", "The refr
 MIN_PASSWORD = 10
 
 
-def login(username: str, password: str) -> dict:
-    """Check the credentials of an active user and issue an access and a refresh token."""
+def _check_credentials(username: str, password: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         raise Unauthorized(BAD_LOGIN)
+    return user
+
+
+def login(username: str, password: str) -> dict:
+    """Check the credentials of an active user and issue an access and a refresh token."""
+    user = _check_credentials(username, password)
     refresh = new_refresh_token()
     now = utcnow()
     db.session.add(
@@ -78,6 +83,34 @@ def logout(token: str | None) -> None:
     row = _live_refresh_token(token, now)
     row.revoked_at = now
     db.session.commit()
+
+
+def start_console_session(username: str, password: str) -> tuple[User, str]:
+    """Check the credentials and open a console session; the token goes into the signed cookie."""
+    user = _check_credentials(username, password)
+    token = new_refresh_token()
+    now = utcnow()
+    hours = current_app.config["CONSOLE_SESSION_HOURS"]
+    db.session.add(
+        ConsoleSession(
+            user_id=user.id,
+            token_hash=hash_token(token),
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    db.session.commit()
+    return user, token
+
+
+def end_console_session(token: str | None) -> None:
+    """Sign out: the session stops working on the server, whatever the browser keeps."""
+    if not token:
+        return
+    row = db.session.scalar(select(ConsoleSession).where(ConsoleSession.token_hash == hash_token(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
 
 
 def _check_roles(roles: list[str]) -> list[str]:
@@ -175,10 +208,11 @@ def update_user(user_id: int, changes: dict) -> User:
         user.is_active = changes["is_active"]
         if not user.is_active:
             now = utcnow()
-            for token in db.session.scalars(
-                select(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-            ):
-                token.revoked_at = now
+            for model in (RefreshToken, ConsoleSession):
+                for token in db.session.scalars(
+                    select(model).where(model.user_id == user.id, model.revoked_at.is_(None))
+                ):
+                    token.revoked_at = now
     db.session.commit()
     return user
 

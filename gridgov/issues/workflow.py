@@ -61,6 +61,18 @@ def allowed_actions(issue: Issue) -> list[str]:
     return [name for name, rule in RULES.items() if issue.status in rule.sources]
 
 
+def actions_for(user: User, issue: Issue) -> list[str]:
+    """The moves the issue's state allows and this user's roles permit (what a page offers)."""
+    offered = []
+    for name in allowed_actions(issue):
+        try:
+            _check_actor(user, issue, RULES[name].who)
+        except Forbidden:
+            continue
+        offered.append(name)
+    return offered
+
+
 def _check_actor(user: User, issue: Issue, who: str) -> None:
     if user.has_role("admin"):
         return
