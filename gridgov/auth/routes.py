@@ -30,9 +30,10 @@ def _failed(response) -> bool:
     return response.status_code == 401
 
 
+# Shared limits: the API's and the console's sign-in draw on the same budgets.
 _LOGIN_LIMITS = (
-    limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], scope="login-ip"),
-    limiter.limit(
+    limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], scope="login-ip"),
+    limiter.shared_limit(
         lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
         key_func=_login_account_key,
         scope="login-account",
