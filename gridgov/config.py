@@ -81,6 +81,7 @@ class BaseConfig:
         # Base map tiles, e.g. Tianditu's WMTS URL with its key; none: areas on a plain background.
         self.MAP_TILE_URL = env.get("GRIDGOV_MAP_TILE_URL") or ""
         self.MAP_TILE_ATTRIBUTION = env.get("GRIDGOV_MAP_TILE_ATTRIBUTION") or ""
+        self.MAP_TILE_SUBDOMAINS = env.get("GRIDGOV_MAP_TILE_SUBDOMAINS") or "abc"  # Tianditu: 01234567
 
         # Rate limits (Flask-Limiter). In memory unless a shared storage is named.
         self.RATELIMIT_STORAGE_URI = env.get("GRIDGOV_RATELIMIT_STORAGE_URL") or "memory://"

@@ -291,3 +291,17 @@ def test_each_form_calls_the_api_service(client, demo, monkeypatch, module, name
     data = {key: value.format(**values) for key, value in form.items()}
     client.post(path.format(**values), data={"csrf_token": token, **data})
     assert calls == [user_named("admin").id]
+
+
+def test_a_configured_tile_server_is_the_only_outside_origin_allowed(app, client, demo):
+    app.config["MAP_TILE_URL"] = (
+        "https://t{s}.tianditu.gov.cn/vec_w/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=k"
+    )
+    app.config["MAP_TILE_SUBDOMAINS"] = "01234567"
+    sign_in(client, "staff_zunhua", demo["password"])
+    response = client.get("/console/map")
+    policy = response.headers["Content-Security-Policy"]
+    assert "img-src 'self' data: blob: https://*.tianditu.gov.cn;" in policy
+    assert "script-src 'self';" in policy
+    config = re.search(r'id="map-config">([^<]*)<', response.get_data(as_text=True)).group(1)
+    assert '"tileSubdomains": "01234567"' in config and "tianditu" in config

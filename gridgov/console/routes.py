@@ -163,11 +163,14 @@ def _no_store(response):
 
 
 def _tile_origin() -> str:
+    """The tile server's origin for the CSP; a `{s}` subdomain becomes a wildcard label."""
     url = current_app.config["MAP_TILE_URL"]
     if not url:
         return ""
-    parts = urlsplit(url.replace("{s}", "a"))
-    host = parts.netloc.replace("a.", "*.", 1) if "{s}" in url else parts.netloc
+    parts = urlsplit(url)
+    host = parts.netloc
+    if "{" in host.split(".", 1)[0]:
+        host = "*." + host.split(".", 1)[1]
     return f"{parts.scheme}://{host}"
 
 
@@ -255,6 +258,7 @@ def map_page():
         "issueUrl": url_for("console.issue_page", issue_id=0).removesuffix("0"),
         "tileUrl": current_app.config["MAP_TILE_URL"],
         "tileAttribution": current_app.config["MAP_TILE_ATTRIBUTION"],
+        "tileSubdomains": current_app.config["MAP_TILE_SUBDOMAINS"],
         "colours": STATUS_COLOURS,
         "lang": request_language(),
     }

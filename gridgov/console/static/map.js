@@ -8,7 +8,11 @@
 
   const map = L.map("map", { zoomSnap: 0.25 });
   if (config.tileUrl) {
-    L.tileLayer(config.tileUrl, { attribution: config.tileAttribution, maxZoom: 18 }).addTo(map);
+    L.tileLayer(config.tileUrl, {
+      attribution: config.tileAttribution,
+      subdomains: config.tileSubdomains,
+      maxZoom: 18,
+    }).addTo(map);
   }
 
   const styles = {
