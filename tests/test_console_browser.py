@@ -154,7 +154,8 @@ def test_sign_in_map_and_dispatch(open_page, server, app):
     form.locator("textarea[name=note]").fill("请城管中队处理")
     form.locator("button").click()
     page.wait_for_selector(".flash.ok")
-    assert page.inner_text("#issue-status") == "dispatched"
+    assert page.get_attribute("#issue-status", "data-status") == "dispatched"
+    assert page.inner_text("#issue-status") == "已派遣"
     assert "请城管中队处理" in page.inner_text("#timeline")
     db.session.expire_all()
     assert db.session.get(Issue, stall.id).status == "dispatched"

@@ -67,15 +67,25 @@ BODIES = {
 }
 
 
-def id_rules(app):
+CONSOLE_FORMS = {
+    "/console/issues/<int:issue_id>/actions": {"action": "escalate", "note": "x"},
+    "/console/markets/<int:market_id>/assign": {"team_ids": "1", "date": "2030-01-01"},
+    "/console/markets/<int:market_id>/exceptions": {"action": "add", "date": "2030-01-01", "reason": "x"},
+    "/console/wages/<int:case_id>/actions": {"action": "extend", "note": "x"},
+    "/console/wages/<int:case_id>/reveal": {"field": "phone", "reason": "just looking"},
+}
+
+
+def id_rules(app, prefix="/api/v1"):
     for rule in app.url_map.iter_rules():
         names = {a for a, c in rule._converters.items() if isinstance(c, IntegerConverter)}
-        if rule.rule.startswith("/api/v1") and names:
+        if rule.rule.startswith(prefix) and names:
             yield rule, names
 
 
 def test_every_id_parameter_is_known(app):
-    unknown = {(rule.rule, name) for rule, names in id_rules(app) for name in names if name not in ID_PARAMS}
+    rules = [*id_rules(app), *id_rules(app, "/console")]
+    unknown = {(rule.rule, name) for rule, names in rules for name in names if name not in ID_PARAMS}
     assert unknown == set(), "add these id parameters (and an object of town A) to the scope test"
 
 
@@ -227,3 +237,36 @@ def test_user_of_another_scope_is_refused_everywhere(
             )
             checked += 1
     assert checked >= 30
+
+
+def test_console_pages_refuse_another_scope(app, client, make_user, two_towns, town_a_objects):
+    """The same for the staff console: its pages 404 (or 403), its forms change nothing and say why."""
+    import re
+
+    from tests.conftest import PASSWORD
+
+    outsider = make_user(roles=[r for r in ROLES if r != "admin"], areas=[two_towns["TB"]])
+    page = client.get("/console/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    signed_in = client.post(
+        "/console/login", data={"csrf_token": token, "username": outsider.username, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 302
+    page = client.get("/console/map").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    checked = 0
+    for rule, names in id_rules(app, "/console"):
+        url = rule.rule
+        for name in names:
+            url = url.replace(f"<int:{name}>", str(town_a_objects[name]))
+        if "GET" in rule.methods:
+            assert client.get(url).status_code in {403, 404}, url
+        if "POST" in rule.methods:
+            with client.session_transaction() as session:
+                session.pop("_flashes", None)
+            response = client.post(url, data={"csrf_token": token, **CONSOLE_FORMS[rule.rule]})
+            with client.session_transaction() as session:
+                flashed = session.get("_flashes", [])
+            assert response.status_code == 403 or ("error", "资源不存在。") in flashed, (url, flashed)
+        checked += 1
+    assert checked >= 5

@@ -72,6 +72,17 @@ STATUS_COLOURS = {
     "merged": "#c7c7c7",
 }
 DONE = Msg("已完成。", "Done.")
+ISSUE_STATES = {
+    "reported": Msg("已上报", "reported"),
+    "accepted": Msg("已受理", "accepted"),
+    "dispatched": Msg("已派遣", "dispatched"),
+    "in_progress": Msg("处置中", "in progress"),
+    "fixed": Msg("已处置待核查", "fixed, to verify"),
+    "deferred": Msg("已延期", "deferred"),
+    "closed": Msg("已办结", "closed"),
+    "rejected": Msg("不予受理", "rejected"),
+    "merged": Msg("已合并", "merged"),
+}
 
 
 def t(zh: str, en: str) -> str:
@@ -129,7 +140,20 @@ def _setup(state) -> None:
             "csrf_token": generate_csrf,
             "me": g.get("current_user"),
             "nav_allowed": _nav_allowed,
+            "state_name": state_name,
         }
+
+
+def state_name(code: str | None, kind: str = "issue") -> str:
+    """A state code as people read it: Chinese names by default, the code itself in English."""
+    if not code:
+        return ""
+    lang = request_language()
+    if kind in ("wage", "party"):
+        names = wage_services.STATUS_ZH if kind == "wage" else ledger.PARTY_ZH
+        return code.replace("_", " ") if lang == "en" else names.get(code, code)
+    name = ISSUE_STATES.get(code)
+    return name.pick(lang) if name else code
 
 
 def _nav_allowed(name: str) -> bool:
@@ -194,6 +218,7 @@ def login():
     if old:
         auth_services.end_console_session(old)
     session.clear()  # a fresh session (and CSRF token) after sign-in: no fixation
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # the old one is cached
     session.permanent = True
     session[CONSOLE_SESSION_KEY] = token
     return redirect(_safe_next(request.form.get("next")))
@@ -260,6 +285,7 @@ def map_page():
         "tileAttribution": current_app.config["MAP_TILE_ATTRIBUTION"],
         "tileSubdomains": current_app.config["MAP_TILE_SUBDOMAINS"],
         "colours": STATUS_COLOURS,
+        "states": {code: state_name(code) for code in STATUS_COLOURS},
         "lang": request_language(),
     }
     return render_template(

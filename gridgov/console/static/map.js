@@ -40,7 +40,7 @@
 
   function popup(p) {
     return (
-      `<strong>#${p.id} ${text(p.category)}</strong><br>${text(p.status)}` +
+      `<strong>#${p.id} ${text(p.category)}</strong><br>${text(config.states[p.status] || p.status)}` +
       (p.overdue ? ` · <b class="overdue">${say("超期", "overdue")}</b>` : "") +
       `<br>${text(p.description).slice(0, 120)}<br>` +
       `<a class="issue-link" href="${config.issueUrl}${p.id}">${say("详情与处置", "Details and actions")}</a>`
@@ -79,7 +79,7 @@
           row.dataset.issue = f.properties.id;
           row.innerHTML =
             `<td><a href="${config.issueUrl}${f.properties.id}">${f.properties.id}</a></td>` +
-            `<td>${text(f.properties.category)}</td><td>${text(f.properties.status)}</td>` +
+            `<td>${text(f.properties.category)}</td><td>${text(config.states[f.properties.status] || f.properties.status)}</td>` +
             `<td>${text(f.properties.micro_grid ? f.properties.micro_grid.name : "")}</td>`;
           row.addEventListener("mouseenter", () => l.openPopup());
         },
