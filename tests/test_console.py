@@ -305,3 +305,15 @@ def test_a_configured_tile_server_is_the_only_outside_origin_allowed(app, client
     assert "script-src 'self';" in policy
     config = re.search(r'id="map-config">([^<]*)<', response.get_data(as_text=True)).group(1)
     assert '"tileSubdomains": "01234567"' in config and "tianditu" in config
+
+
+def test_wage_ledger_filters_by_status(client, demo):
+    sign_in(client, "wage_officer", demo["password"])
+    everything = client.get("/console/wages").get_data(as_text=True)
+    statuses = set(db.session.scalars(select(WageCase.status)))
+    shown = set(re.findall(r'data-case="(\d+)"', everything))
+    assert len(shown) == db.session.scalar(select(func.count()).select_from(WageCase))
+    for status in statuses:
+        page = client.get(f"/console/wages?status={status}").get_data(as_text=True)
+        wanted = {str(i) for i in db.session.scalars(select(WageCase.id).where(WageCase.status == status))}
+        assert set(re.findall(r'data-case="(\d+)"', page)) == wanted

@@ -305,3 +305,23 @@ def test_ledger_sums_equal_recorded_payments(client, setup):
     )
     values = list(load_workbook(io.BytesIO(sheet.data)).active.values)
     assert values[0][0] == "案件编号" and len(values) == 3
+
+
+def test_case_clocks_count_working_days_left_and_late(app):
+    from datetime import date
+
+    from gridgov.wages.services import case_clocks
+
+    seed_from_library()
+    monday = date(2026, 11, 23)
+    case = WageCase(
+        accept_deadline=datetime(2026, 11, 30, 18, tzinfo=LOCAL_TZ),  # next Monday: Tue–Fri + Mon
+        accepted_at=None,
+        conclude_deadline=datetime(2026, 11, 20, 18, tzinfo=LOCAL_TZ),  # last Friday: Sat, Sun, Mon passed
+        closed_at=None,
+    )
+    accept, conclude = case_clocks(case, today=monday)
+    assert (accept["clock"], accept["left"]) == ("accept", 5)
+    assert (conclude["clock"], conclude["left"]) == ("conclude", -1)
+    case.accepted_at = datetime(2026, 11, 24, tzinfo=LOCAL_TZ)
+    assert case_clocks(case, today=monday)[0]["left"] is None

@@ -46,7 +46,6 @@ from gridgov.wages import ledger
 from gridgov.wages import services as wage_services
 from gridgov.wages.routes import OFFICERS
 from gridgov.wages.schemas import CaseActionSchema, CaseSchema, RevealSchema, WageEventSchema
-from gridgov.workcal.services import work_calendar
 
 bp = Blueprint(
     "console",
@@ -489,9 +488,7 @@ def wages_page():
     except ValueError:
         end = today
     status = request.args.get("status") or ""
-    rows = ledger.ledger(user, start, end)
-    if status:
-        rows = [r for r in rows if r["status"] == status]
+    rows = ledger.ledger(user, start, end, status or None)
     return render_template(
         "console/wages.html",
         rows=rows,
@@ -506,25 +503,12 @@ def wages_page():
     )
 
 
-def _working_days_left(deadline: datetime | None) -> int | None:
-    if deadline is None:
-        return None
-    today = local_today()
-    due = deadline.astimezone(LOCAL_TZ).date()
-    days = work_calendar().working_days_between(today, due) if due >= today else 0
-    return days if due >= today else -work_calendar().working_days_between(due, today)
-
-
 def _case_page(case_id: int, revealed: dict | None = None, status: int = 200):
     user = current_user()
     case = wage_services.get_case(user, case_id)
     data = CaseSchema().dump(case)
-    clocks = [
-        {"name": t("受理期限", "Accept by"), "deadline": case.accept_deadline, "done": case.accepted_at},
-        {"name": t("办结期限", "Conclude by"), "deadline": case.conclude_deadline, "done": case.closed_at},
-    ]
-    for clock in clocks:
-        clock["left"] = None if clock["done"] else _working_days_left(clock["deadline"])
+    names = {"accept": t("受理期限", "Accept by"), "conclude": t("办结期限", "Conclude by")}
+    clocks = [{**clock, "name": names[clock["clock"]]} for clock in wage_services.case_clocks(case)]
     return render_template(
         "console/wage_case.html",
         case=data,

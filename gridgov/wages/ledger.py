@@ -31,12 +31,13 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     )
 
 
-def ledger(user: User, start: date, end: date) -> list[dict]:
-    """Cases received in the period, with claimed, paid and outstanding amounts (claimant masked)."""
+def ledger(user: User, start: date, end: date, status: str | None = None) -> list[dict]:
+    """Cases received in the period (in one status, if given), with claimed, paid and outstanding
+    amounts (claimant masked)."""
     low, high = _bounds(start, end)
     cases = list(
         db.session.scalars(
-            cases_query(user)
+            cases_query(user, status)
             .where(WageCase.received_at >= low, WageCase.received_at < high)
             .order_by(WageCase.received_at)
         )

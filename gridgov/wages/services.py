@@ -289,6 +289,29 @@ MOVES = {
 }
 
 
+def case_clocks(case: WageCase, today: date | None = None) -> list[dict]:
+    """The two legal clocks (accept, conclude): deadline, when met, and working days left.
+
+    `left` is None once the clock is met or not started; negative when the deadline has passed.
+    """
+    today = today or local_today()
+    calendar = work_calendar()
+    clocks = []
+    for name, deadline, met in (
+        ("accept", case.accept_deadline, case.accepted_at),
+        ("conclude", case.conclude_deadline, case.closed_at),
+    ):
+        left = None
+        if deadline is not None and met is None:
+            due = deadline.astimezone(LOCAL_TZ).date()
+            if due >= today:
+                left = calendar.working_days_between(today, due)
+            else:
+                left = -calendar.working_days_between(due, today)
+        clocks.append({"clock": name, "deadline": deadline, "met": met, "left": left})
+    return clocks
+
+
 def allowed_moves(case: WageCase) -> list[str]:
     return [name for name, sources in MOVES.items() if case.status in sources]
 
