@@ -1,12 +1,14 @@
-"""Request hooks: request ids, content-type checks, and the offline docs assets."""
+"""Request hooks: request ids, content-type checks, a per-request memo, and the offline docs assets."""
 
 from __future__ import annotations
 
 import os
 import re
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
-from flask import Flask, g, request, send_from_directory
+from flask import Flask, g, has_request_context, request, send_from_directory
 from werkzeug.routing import IntegerConverter
 
 from gridgov.errors import error_response
@@ -14,6 +16,26 @@ from gridgov.errors import error_response
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 _BODY_TYPES = {"application/json", "application/geo+json", "multipart/form-data"}
 SWAGGER_UI_DIR = os.path.join(os.path.dirname(__import__("flask_swagger_ui").__file__), "dist")
+T = TypeVar("T")
+
+
+def request_cached(key, compute: Callable[[], T]) -> T:
+    """`compute()` once per HTTP request under `key`; outside a request, on every call."""
+    memo = request_memo()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def request_memo() -> dict:
+    """A dict that lives as long as the current HTTP request (a new, unshared one outside a request).
+
+    It lives in the request's WSGI environ, which no other request shares; an app context, and so
+    `g`, can outlive one request in tests and CLI code.
+    """
+    if not has_request_context():
+        return {}
+    return request.environ.setdefault("gridgov.memo", {})
 
 
 def _assign_request_id():

@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from gridgov.areas.models import Area
 from gridgov.auth.models import User, UserArea
 from gridgov.extensions import db
+from gridgov.http import request_cached
 
 
 def is_global(user: User) -> bool:
@@ -15,10 +16,17 @@ def is_global(user: User) -> bool:
 
 
 def scope_paths(user: User) -> list[str]:
-    """The materialised paths of the user's own areas."""
+    """The materialised paths of the user's own areas (asked once per request)."""
     return list(
-        db.session.scalars(
-            select(Area.path).join(UserArea, UserArea.area_id == Area.id).where(UserArea.user_id == user.id)
+        request_cached(
+            ("scope_paths", user.id),
+            lambda: tuple(
+                db.session.scalars(
+                    select(Area.path)
+                    .join(UserArea, UserArea.area_id == Area.id)
+                    .where(UserArea.user_id == user.id)
+                )
+            ),
         )
     )
 

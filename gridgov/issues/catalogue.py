@@ -11,6 +11,7 @@ from sqlalchemy import select
 from gridgov.auth.models import User
 from gridgov.errors import Conflict, Invalid, NotFound
 from gridgov.extensions import db
+from gridgov.http import request_cached
 from gridgov.i18n import Msg
 from gridgov.issues.models import Category, Department, DepartmentMember
 
@@ -75,8 +76,16 @@ def list_departments() -> list[Department]:
 
 
 def user_department_ids(user: User) -> list[int]:
+    """The departments the user works for (asked once per request)."""
     return list(
-        db.session.scalars(select(DepartmentMember.department_id).where(DepartmentMember.user_id == user.id))
+        request_cached(
+            ("department_ids", user.id),
+            lambda: tuple(
+                db.session.scalars(
+                    select(DepartmentMember.department_id).where(DepartmentMember.user_id == user.id)
+                )
+            ),
+        )
     )
 
 

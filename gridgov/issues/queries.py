@@ -88,7 +88,10 @@ def timeline(user: User, issue_id: int) -> list[IssueEvent]:
     )
 
 
-def as_feature_collection(issues: list[Issue], dump) -> geojson.FeatureCollection:
+def as_feature_collection(issues: list[Issue], dump_many) -> geojson.FeatureCollection:
     return geojson.FeatureCollection(
-        [geojson.Feature(id=i.id, geometry=geojson.Point((i.lon, i.lat)), properties=dump(i)) for i in issues]
+        [
+            geojson.Feature(id=i.id, geometry=geojson.Point((i.lon, i.lat)), properties=properties)
+            for i, properties in zip(issues, dump_many(issues), strict=True)
+        ]
     )

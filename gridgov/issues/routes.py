@@ -71,7 +71,7 @@ class Issues(MethodView):
         issues = stats.bounded(select_)
         pagination_parameters.item_count = len(issues)
         if query["format"] == "geojson":
-            body = queries.as_feature_collection(issues, IssueSchema().dump)
+            body = queries.as_feature_collection(issues, IssueSchema(many=True).dump)
             return Response(current_app.json.dumps(body), mimetype="application/geo+json")
         return Response(
             stats.issues_xlsx(issues),

@@ -1,4 +1,4 @@
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from gridgov.areas.crs import CRS_NAMES
 from gridgov.issues.models import LEVELS, STATUSES
@@ -47,16 +47,41 @@ class IssueCreateSchema(Schema):
             raise ValidationError("fixed_on_spot needs fix_note and fix_photos", "fix_note")
 
 
+def _lookups(kind: str) -> dict:
+    from gridgov.http import request_memo
+
+    return request_memo().setdefault(("issue_lookups", kind), {})
+
+
 def _cached(kind: str, key, load):
     """Per-request memo for the few categories and areas a page of issues refers to."""
-    from flask import g, has_app_context
-
-    if not has_app_context():
-        return load(key)
-    memo = g.setdefault("_issue_lookups", {}).setdefault(kind, {})
+    memo = _lookups(kind)
     if key not in memo:
         memo[key] = load(key)
     return memo[key]
+
+
+def _prefetch_lookups(issues) -> None:
+    """Load a page's categories and areas in two queries, so dumping it asks the database no more."""
+    from sqlalchemy import select
+
+    from gridgov.areas.models import Area
+    from gridgov.extensions import db
+    from gridgov.issues.models import Category
+
+    categories, areas = _lookups("category"), _lookups("area")
+    wanted = {i.category_id for i in issues} - categories.keys()
+    if wanted:
+        for category_id, code in db.session.execute(
+            select(Category.id, Category.code).where(Category.id.in_(wanted))
+        ):
+            categories[category_id] = code
+    wanted = {i.area_id for i in issues if i.area_id} - areas.keys()
+    if wanted:
+        rows = db.session.execute(
+            select(Area.id, Area.code, Area.name, Area.level).where(Area.id.in_(wanted))
+        ).mappings()
+        areas.update({row["id"]: dict(row) for row in rows})
 
 
 def _category_code(category_id):
@@ -110,6 +135,12 @@ class IssueSchema(Schema):
     market_id = fields.Integer(allow_none=True)
     market_date = fields.String(allow_none=True)
     allowed_actions = fields.Function(allowed_actions)
+
+    @pre_dump(pass_collection=True)
+    def prefetch(self, data, many, **kwargs):
+        if many:  # one issue's lookups come from the session's identity map instead
+            _prefetch_lookups(data)
+        return data
 
     def category_code(self, issue):
         return _cached("category", issue.category_id, _category_code)
