@@ -5,7 +5,9 @@
 Mix: 70% reads (issue list, locate, market days, notifications), 20% issue submissions, 10% patrol
 point batches, by 5, 20 and 50 clients; the ceiling is /healthz (a bare Flask JSON endpoint) on
 the same server. Targets (issue #10): reads at least 40% of the ceiling's throughput; p99 at most
-100 ms at 20 clients; no errors.
+100 ms at 20 clients; no errors. A reference row times GET /api/v1/me alone, the cheapest
+authenticated read (token check, one user row, the scope's ids), to show what part of the gap to the
+ceiling is the cost of any authenticated database read on this stack and machine.
 
 --faults: kill -9 a worker mid-load (every 2xx submission must be stored, retries must not
 duplicate), then restart PostgreSQL mid-load (503 in the envelope meanwhile, never a 500, and
@@ -27,6 +29,9 @@ import uuid
 
 from common import ROOT, Client, fresh_postgres, gunicorn, login, percentile, table
 
+WORKERS, THREADS = 2, 2  # one worker per core, two threads each, as the README deploys
+CEILING = "GET /healthz"  # a bare Flask JSON endpoint: no token, no database
+FLOOR = "GET /api/v1/me"  # the cheapest authenticated read: token, one user row, scope ids
 READS = [
     ("issues", "GET /api/v1/issues?page_size=20"),
     ("market-days", "GET /api/v1/market-days?from=2026-12-01&to=2026-12-31"),
@@ -134,19 +139,21 @@ class Mix:
             return status
 
 
-def run(port: int, token: str, clients: int, seconds: float, ceiling: bool = False, fault=None) -> list:
+def run(port: int, token: str, clients: int, seconds: float, only: str | None = None, fault=None) -> list:
+    """The mix by `clients` for `seconds`; with `only` ("GET /path"), that one request over and over."""
     log: list = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
     def worker(n):
-        if ceiling:
-            client = Client(port)
+        if only:
+            method, path = only.split(" ", 1)
+            client = Client(port, token)
             while time.monotonic() < stop_at:
                 started = time.perf_counter()
-                status, _ = client.request("GET", "/healthz")
+                status, _ = client.request(method, path)
                 with lock:
-                    log.append(("ceiling", status, time.perf_counter() - started, None, b""))
+                    log.append((only, status, time.perf_counter() - started, None, b""))
             return
         mix = Mix(port, token, n, log, lock)
         while time.monotonic() < stop_at:
@@ -205,13 +212,16 @@ def main() -> int:
     ok = True
     with fresh_postgres() as url:
         prepare(url)
-        with gunicorn(url, workers=2, threads=4) as port:
+        with gunicorn(url, workers=WORKERS, threads=THREADS) as port:
             token = login(port, "load", "load-password-1")
             rows = []
             for clients in (5, 20, 50):
                 ceiling = summarise(
-                    run(port, token, clients, args.seconds / 3, ceiling=True), args.seconds / 3
-                )["ceiling"]
+                    run(port, None, clients, args.seconds / 3, only=CEILING), args.seconds / 3
+                )[CEILING]
+                floor = summarise(run(port, token, clients, args.seconds / 3, only=FLOOR), args.seconds / 3)[
+                    FLOOR
+                ]
                 mixed = summarise(run(port, token, clients, args.seconds), args.seconds)
                 reads = sum(
                     mixed[k]["rps"]
@@ -232,6 +242,17 @@ def main() -> int:
                                 m["errors"],
                             ]
                         )
+                rows.append(
+                    [
+                        clients,
+                        f"reference: {FLOOR} ({floor['rps'] / ceiling['rps']:.0%} of ceiling)",
+                        floor["n"],
+                        f"{floor['rps']:.0f}",
+                        f"{floor['p50']:.1f}",
+                        f"{floor['p99']:.1f}",
+                        floor["errors"],
+                    ]
+                )
                 rows.append(
                     [
                         clients,
@@ -260,7 +281,9 @@ def main() -> int:
                 ok &= errors == 0 and share >= 0.4
                 if clients == 20:
                     ok &= worst_p99 <= 100
-            print(f"Mixed load, gunicorn 2 workers × 4 threads, PostgreSQL, {args.seconds:.0f} s per step")
+            print(
+                f"Mixed load, gunicorn {WORKERS} workers × {THREADS} threads, PostgreSQL, {args.seconds:.0f} s per step"
+            )
             print(table(["clients", "endpoint", "requests", "req/s", "p50 ms", "p99 ms", "errors"], rows))
             if args.faults:
 

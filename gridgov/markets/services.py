@@ -222,16 +222,22 @@ def compute_occurrences(
         )
     )
     teams: dict[tuple[int, date], list[dict]] = {}
-    for assignment, team in db.session.execute(
-        select(MarketAssignment, PatrolTeam)
+    for row in db.session.execute(  # columns, not entities: a team's members are not needed here
+        select(
+            MarketAssignment.market_id,
+            MarketAssignment.date,
+            MarketAssignment.id.label("assignment_id"),
+            PatrolTeam.id,
+            PatrolTeam.name,
+        )
         .join(PatrolTeam, PatrolTeam.id == MarketAssignment.team_id)
         .where(
             MarketAssignment.market_id.in_(ids), MarketAssignment.date >= start, MarketAssignment.date <= end
         )
         .order_by(PatrolTeam.name)
     ):
-        teams.setdefault((assignment.market_id, assignment.date), []).append(
-            {"id": team.id, "name": team.name, "assignment_id": assignment.id}
+        teams.setdefault((row.market_id, row.date), []).append(
+            {"id": row.id, "name": row.name, "assignment_id": row.assignment_id}
         )
     extra = [e.new_date for e in exceptions if e.new_date] + [e.date for e in exceptions]
     table = DayTable(min([start, *extra]), max([end, *extra]))
