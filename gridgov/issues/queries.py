@@ -88,6 +88,19 @@ def timeline(user: User, issue_id: int) -> list[IssueEvent]:
     )
 
 
+def category_codes(ids) -> dict[int, str]:
+    """Category id → code, for the categories a page of issues refers to."""
+    return dict(db.session.execute(select(Category.id, Category.code).where(Category.id.in_(ids))).all())
+
+
+def area_briefs(ids) -> dict[int, dict]:
+    """Area id → {id, code, name, level}, for the micro-grids a page of issues lies in."""
+    rows = db.session.execute(
+        select(Area.id, Area.code, Area.name, Area.level).where(Area.id.in_(ids))
+    ).mappings()
+    return {row["id"]: dict(row) for row in rows}
+
+
 def as_feature_collection(issues: list[Issue], dump_many) -> geojson.FeatureCollection:
     return geojson.FeatureCollection(
         [

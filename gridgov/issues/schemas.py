@@ -1,6 +1,8 @@
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from gridgov.areas.crs import CRS_NAMES
+from gridgov.http import request_memo
+from gridgov.issues import queries
 from gridgov.issues.models import LEVELS, STATUSES
 from gridgov.issues.workflow import RULES, allowed_actions
 
@@ -47,56 +49,13 @@ class IssueCreateSchema(Schema):
             raise ValidationError("fixed_on_spot needs fix_note and fix_photos", "fix_note")
 
 
-def _lookups(kind: str) -> dict:
-    from gridgov.http import request_memo
-
-    return request_memo().setdefault(("issue_lookups", kind), {})
-
-
-def _cached(kind: str, key, load):
-    """Per-request memo for the few categories and areas a page of issues refers to."""
-    memo = _lookups(kind)
-    if key not in memo:
-        memo[key] = load(key)
-    return memo[key]
-
-
-def _prefetch_lookups(issues) -> None:
-    """Load a page's categories and areas in two queries, so dumping it asks the database no more."""
-    from sqlalchemy import select
-
-    from gridgov.areas.models import Area
-    from gridgov.extensions import db
-    from gridgov.issues.models import Category
-
-    categories, areas = _lookups("category"), _lookups("area")
-    wanted = {i.category_id for i in issues} - categories.keys()
-    if wanted:
-        for category_id, code in db.session.execute(
-            select(Category.id, Category.code).where(Category.id.in_(wanted))
-        ):
-            categories[category_id] = code
-    wanted = {i.area_id for i in issues if i.area_id} - areas.keys()
-    if wanted:
-        rows = db.session.execute(
-            select(Area.id, Area.code, Area.name, Area.level).where(Area.id.in_(wanted))
-        ).mappings()
-        areas.update({row["id"]: dict(row) for row in rows})
-
-
-def _category_code(category_id):
-    from gridgov.extensions import db
-    from gridgov.issues.models import Category
-
-    return db.session.get(Category, category_id).code
-
-
-def _area_brief(area_id):
-    from gridgov.areas.models import Area
-    from gridgov.extensions import db
-
-    area = db.session.get(Area, area_id)
-    return {"id": area.id, "code": area.code, "name": area.name, "level": area.level} if area else None
+def _lookup(kind: str, ids, load) -> dict:
+    """This request's memo of `kind` (id → value), with `ids` loaded in one query if missing."""
+    memo = request_memo().setdefault(("issue_lookups", kind), {})
+    missing = {i for i in ids if i is not None} - memo.keys()
+    if missing:
+        memo.update(load(missing))
+    return memo
 
 
 class IssueSchema(Schema):
@@ -138,15 +97,17 @@ class IssueSchema(Schema):
 
     @pre_dump(pass_collection=True)
     def prefetch(self, data, many, **kwargs):
-        if many:  # one issue's lookups come from the session's identity map instead
-            _prefetch_lookups(data)
+        """A page's categories and areas in two queries, not two per issue."""
+        issues = data if many else [data]
+        _lookup("category", [i.category_id for i in issues], queries.category_codes)
+        _lookup("area", [i.area_id for i in issues], queries.area_briefs)
         return data
 
     def category_code(self, issue):
-        return _cached("category", issue.category_id, _category_code)
+        return _lookup("category", [issue.category_id], queries.category_codes)[issue.category_id]
 
     def area_brief(self, issue):
-        return _cached("area", issue.area_id, _area_brief) if issue.area_id else None
+        return _lookup("area", [issue.area_id], queries.area_briefs).get(issue.area_id)
 
     def is_overdue(self, issue):
         from gridgov.issues.models import OPEN_STATUSES
