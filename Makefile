@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev assets migrate seed lint bench clean
+.PHONY: run test test-future install install-dev assets migrate seed lint bench clean
 
 # The console's map and chart libraries come from the npm registry (versions locked in
 # package-lock.json) and are copied into the package's static folder; nothing is fetched at run time.
@@ -51,6 +51,16 @@ run: seed assets
 ## test: install what the tests need and run the suite (PostgreSQL too when GRIDGOV_TEST_POSTGRES_URL is set).
 test: install-dev assets
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## test-future: the suite on SQLite with the process clock moved 1 and 5 years ahead (Debian's libfaketime):
+## no test may depend on the day it runs, no code on a clock other than the one it is given.
+FAKETIME_LIB ?= $(firstword $(wildcard /usr/lib/*/faketime/libfaketimeMT.so.1))
+FUTURE     ?= +365d +1826d
+test-future: install-dev assets
+	@test -n "$(FAKETIME_LIB)" || { echo "libfaketime is missing: apt-get install faketime"; exit 1; }
+	@for offset in $(FUTURE); do echo "== clock moved $$offset"; \
+	  FAKETIME=$$offset LD_PRELOAD=$(FAKETIME_LIB) GRIDGOV_TEST_POSTGRES_URL= $(BIN)/pytest -q $(PYTEST_ARGS) || exit 1; \
+	done
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -176,6 +176,7 @@ def seed_wages() -> int:
     """A few wage cases at different stages, among them the plasterer paid 7,000 yuan in full."""
     from datetime import date, timedelta
 
+    from gridgov.timeutil import local_today
     from gridgov.wages.models import WageCase, WageParty
     from gridgov.wages.services import act, file_claim
 
@@ -209,7 +210,7 @@ def seed_wages() -> int:
             if "party" in step:
                 body["party_id"] = parties[step["party"]]
             if "due_in_days" in step:
-                body["due_on"] = date.today() + timedelta(days=step["due_in_days"])
+                body["due_on"] = local_today() + timedelta(days=step["due_in_days"])
             act(officer, case.id, body)
     return len(data["cases"])
 

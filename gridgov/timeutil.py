@@ -1,16 +1,35 @@
-"""Time helpers: store UTC, compute local (Asia/Shanghai) dates. No Flask import."""
+"""Time helpers: store UTC, compute local (Asia/Shanghai) dates. No Flask import.
+
+The app reads the time from one clock, `utcnow()`. Scheduled jobs take the moment they run for
+as `now` and use it for everything they write and compare; `set_clock` lets a test (or a replay
+of a past day) move that one clock, so nothing mixes a simulated time with the wall clock.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
-def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC."""
+def _wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+_clock: Callable[[], datetime] = _wall_clock
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC, from the app's clock."""
+    return _clock()
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Read the time from `clock` (an aware datetime each call); None goes back to the wall clock."""
+    global _clock
+    _clock = clock or _wall_clock
 
 
 def local_today(now: datetime | None = None) -> date:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from gridgov.auth.models import User
 from gridgov.auth.security import issue_access_token
 from gridgov.auth.services import create_user
 from gridgov.extensions import db
+from gridgov.timeutil import set_clock
 
 POSTGRES_URL = os.environ.get("GRIDGOV_TEST_POSTGRES_URL")
 PASSWORD = "correct-horse-battery"
@@ -81,6 +83,31 @@ def app(database_url, app_config):
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+class FrozenClock:
+    """The app's one clock, stopped at a moment the test chooses (aware datetimes)."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment.astimezone(UTC)
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def advance(self, **delta) -> None:
+        self.moment += timedelta(**delta)
+
+
+@pytest.fixture
+def clock():
+    """Freeze the app's clock (now, until the test sets it); the wall clock comes back afterwards."""
+    frozen = FrozenClock(datetime.now(UTC))
+    set_clock(frozen)
+    yield frozen
+    set_clock(None)
 
 
 @pytest.fixture

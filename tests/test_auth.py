@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -65,6 +65,17 @@ def test_access_token_expires_after_its_lifetime(client, make_user):
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {stale}"})
     assert response.status_code == 401
     assert response.get_json()["message"] == "访问令牌无效或已过期。"
+
+
+def test_access_tokens_live_by_the_apps_clock(client, make_user, auth_headers, clock):
+    user = make_user()
+    clock.set(datetime(2030, 3, 1, 9, tzinfo=UTC))  # the wall clock is years away from this one
+    headers = auth_headers(user)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    clock.advance(minutes=14)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    clock.advance(minutes=2)
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
 
 
 def test_refresh_then_logout_revokes(client, make_user):

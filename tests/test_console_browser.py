@@ -62,10 +62,17 @@ def browser():
         if REQUIRED:
             pytest.fail(missing)
         pytest.skip(missing)
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+    # Under libfaketime (CI's clock-ahead run) only the app's clock moves: Node and Chromium would
+    # hang with it, and a browser on real time beside a server ahead of it is what users have.
+    preload = {k: os.environ.pop(k) for k in ("LD_PRELOAD", "FAKETIME") if k in os.environ}
+    try:
+        with playwright_api.sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+            os.environ.update(preload)
+            yield chromium
+            chromium.close()
+    finally:
+        os.environ.update(preload)
 
 
 @pytest.fixture

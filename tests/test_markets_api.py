@@ -1,6 +1,6 @@
 """Markets through the API: occurrences, exceptions, blackouts, rosters, conflicts, feeds, check-ins."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 from icalendar import Calendar
@@ -8,7 +8,15 @@ from sqlalchemy import func, select
 
 from gridgov.extensions import db
 from gridgov.markets.models import MarketAssignment
+from gridgov.timeutil import LOCAL_TZ
 from tests.conftest import square
+
+
+@pytest.fixture(autouse=True)
+def late_november(clock):
+    """These tests plan December 2026 from a week before it: the app's clock stands there."""
+    clock.set(datetime.combine(date(2026, 11, 25), time(10), LOCAL_TZ))
+    return clock
 
 
 @pytest.fixture
@@ -231,7 +239,7 @@ def test_calendar_feeds_parse_and_show_cancellations(client, headers, teams, two
 
 
 def test_check_in_records_inside_and_on_time(
-    app, client, headers, make_user, auth_headers, two_towns, monkeypatch
+    app, client, headers, make_user, auth_headers, two_towns, clock
 ):
     zone = {
         "type": "FeatureCollection",
@@ -240,9 +248,10 @@ def test_check_in_records_inside_and_on_time(
         ],
     }
     market = create_market(client, headers, two_towns["CA"], rule="每周三", zones=zone)
-    patrol = auth_headers(make_user(roles=["patrol"], areas=[two_towns["TA"]]))
+    member = make_user(roles=["patrol"], areas=[two_towns["TA"]])
     wednesday_early = datetime(2026, 12, 1, 22, 50, tzinfo=UTC)  # 06:50 Beijing, Wed 2 Dec
-    monkeypatch.setattr("gridgov.markets.rosters.utcnow", lambda: wednesday_early)
+    clock.set(wednesday_early)
+    patrol = auth_headers(member)  # a phone signs in on the day
     inside = client.post(
         f"/api/v1/markets/{market['id']}/checkins", json={"lon": 113.0015, "lat": 33.0015}, headers=patrol
     )
@@ -256,13 +265,15 @@ def test_check_in_records_inside_and_on_time(
         "on_time": True,
     }
     late = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 09:00 Beijing
-    monkeypatch.setattr("gridgov.markets.rosters.utcnow", lambda: late)
+    clock.set(late)
+    patrol = auth_headers(member)
     outside = client.post(
         f"/api/v1/markets/{market['id']}/checkins", json={"lon": 113.01, "lat": 33.01}, headers=patrol
     ).get_json()
     assert outside["inside"] is False and outside["on_time"] is False
     thursday = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
-    monkeypatch.setattr("gridgov.markets.rosters.utcnow", lambda: thursday)
+    clock.set(thursday)
+    patrol = auth_headers(member)
     assert (
         client.post(
             f"/api/v1/markets/{market['id']}/checkins", json={"lon": 113.0015, "lat": 33.0015}, headers=patrol

@@ -20,6 +20,14 @@ from tests.receiver import Receiver
 MARKET_DAY = date(2026, 12, 2)  # a Wednesday
 
 
+@pytest.fixture(autouse=True)
+def two_weeks_later(clock):
+    """The app's clock stands two weeks after the market day: each tick below is given its own
+    time, and must not mix it with the clock (deliveries stamped by the clock were never due)."""
+    clock.set(local(MARKET_DAY + timedelta(days=14), 10))
+    return clock
+
+
 def local(day: date, hh: int, mm: int = 0) -> datetime:
     return datetime.combine(day, time(hh, mm), LOCAL_TZ)
 
@@ -132,6 +140,21 @@ def test_webhook_delivered_once_with_signature(market_setup, two_towns):
         b"s3cret", request["headers"]["X-Gridgov-Timestamp"].encode() + b"." + request["body"], hashlib.sha256
     ).hexdigest()
     assert request["headers"]["X-Gridgov-Signature"] == "sha256=" + expected
+
+
+def test_a_tick_and_a_delivery_stamp_what_they_write_with_their_own_time(market_setup, two_towns):
+    with Receiver() as receiver:
+        create_channel(
+            market_setup["staff"],
+            {"area_id": two_towns["TA"].id, "name": "镇办", "kind": "webhook", "url": receiver.url},
+        )
+        at = local(MARKET_DAY - timedelta(days=1), 18, 0)
+        assert tick(at) == 3
+        assert set(db.session.scalars(select(Notification.created_at))) == {at}
+        assert set(db.session.scalars(select(Delivery.next_attempt_at))) == {at}
+        sent_at = at + timedelta(seconds=15)
+        assert deliver(sent_at)["sent"] == 1
+        assert db.session.scalar(select(Delivery.sent_at)) == sent_at
 
 
 def test_receiver_down_then_up_gets_it_after_retries(

@@ -7,13 +7,20 @@ import pytest
 from sqlalchemy import func, select
 
 from gridgov.extensions import db
-from gridgov.patrols.jobs import purge_old_points
-from gridgov.patrols.models import Patrol, PatrolPoint
+from gridgov.patrols.jobs import freeze_today, purge_old_points
+from gridgov.patrols.models import DailyReport, Patrol, PatrolPoint
 from gridgov.patrols.reports import freeze_day
 from gridgov.timeutil import LOCAL_TZ
 from tests.conftest import square
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=LOCAL_TZ)
+
+
+@pytest.fixture(autouse=True)
+def next_morning(clock):
+    """The patrols happen on T0's day; the app's clock stands at the next morning."""
+    clock.set(T0 + timedelta(days=1, hours=1))
+    return clock
 
 
 @pytest.fixture
@@ -174,9 +181,17 @@ def test_issue_reported_on_a_patrol_is_linked(client, people, app):
     assert client.post("/api/v1/issues", json=stolen, headers=h).status_code == 422
 
 
+def test_freezing_runs_on_the_time_it_is_given(zone):
+    moment = T0 + timedelta(days=400)  # far from the app's clock
+    assert freeze_today(moment) == 2
+    assert {(r.day, r.frozen_at) for r in db.session.scalars(select(DailyReport))} == {
+        (moment.date(), moment)
+    }
+
+
 def test_old_raw_points_are_purged_but_figures_stay(client, people, app):
     h = people["h"]
-    old = datetime.now(LOCAL_TZ) - timedelta(days=120)
+    old = T0 - timedelta(days=120)
     pid = start_patrol(client, h, old)
     send(client, h, pid, 1, walk(old, 12, 113.001, 33.001))
     client.post(

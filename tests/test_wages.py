@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from gridgov.audit.models import AuditEntry
 from gridgov.extensions import db
-from gridgov.timeutil import LOCAL_TZ
+from gridgov.timeutil import LOCAL_TZ, local_today
 from gridgov.wages.models import WageCase
 from gridgov.workcal.services import seed_from_library
 
@@ -138,13 +138,13 @@ def test_masking_and_audited_reveal(client, setup):
     )
 
 
-def test_clocks_across_a_tiaoxiu_sunday_and_national_day(client, setup, monkeypatch):
-    monkeypatch.setattr("gridgov.wages.services.utcnow", lambda: local(2026, 9, 18, 9))
+def test_clocks_across_a_tiaoxiu_sunday_and_national_day(client, setup, clock):
+    clock.set(local(2026, 9, 18, 9))
     case = file(client).get_json()
     detail = client.get("/api/v1/wage-cases", headers=setup["h"]).get_json()[0]
     # Fri 18 Sep + 5 working days: Sun 20 Sep (调休), Mon 21 … Thu 24 Sep.
     assert datetime.fromisoformat(detail["accept_deadline"]) == local(2026, 9, 24, 18)
-    monkeypatch.setattr("gridgov.wages.services.utcnow", lambda: local(2026, 9, 30, 10))
+    clock.set(local(2026, 9, 30, 10))
     accepted = act(client, setup["h"], detail["id"], "accept").get_json()
     # 60 working days from Wed 30 Sep, skipping 1–7 Oct and counting Sat 10 Oct (调休): Tue 29 Dec.
     assert datetime.fromisoformat(accepted["conclude_deadline"]) == local(2026, 12, 29, 18)
@@ -210,7 +210,7 @@ def test_plasterer_case_from_claim_to_close_with_a_reopen(client, setup):
     )
     assert notice.status_code == 200
     notices = client.get(f"/api/v1/wage-cases/{case_id}/notices", headers=setup["h"]).get_json()
-    assert notices[0]["number"].startswith("TX-2026-")
+    assert notices[0]["number"].startswith(f"TX-{local_today().year}-")
     page = client.get(f"/api/v1/wage-notices/{notices[0]['id']}.html", headers=setup["h"])
     assert page.status_code == 200 and "欠薪提醒单" in page.get_data(as_text=True)
     assert (

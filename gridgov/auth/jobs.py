@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_
 
@@ -12,9 +12,9 @@ from gridgov.scheduler.runner import Job
 from gridgov.timeutil import utcnow
 
 
-def purge_refresh_tokens() -> int:
+def purge_refresh_tokens(now: datetime | None = None) -> int:
     """Delete refresh tokens that expired or were revoked more than a day ago (commits)."""
-    cutoff = utcnow() - timedelta(days=1)
+    cutoff = (now or utcnow()) - timedelta(days=1)
     result = db.session.execute(
         delete(RefreshToken).where(or_(RefreshToken.expires_at < cutoff, RefreshToken.revoked_at < cutoff))
     )

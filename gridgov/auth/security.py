@@ -78,17 +78,24 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+def _live(claims: dict, now: float) -> bool:
+    """An access token is live until its `exp` (seconds since the epoch)."""
+    exp = claims.get("exp")
+    return isinstance(exp, int | float) and not isinstance(exp, bool) and now < exp
+
+
 def user_from_access_token(token: str) -> User:
     try:
+        # Expiry is checked against the app's clock below, the one that stamped `exp`.
         claims = jwt.decode(
             token,
             current_app.config["SECRET_KEY"],
             algorithms=["HS256"],
-            options={"require": ["exp", "sub", "iat"]},
+            options={"require": ["exp", "sub", "iat"], "verify_exp": False, "verify_iat": False},
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized(TOKEN_INVALID) from exc
-    if claims.get("type") != "access":
+    if claims.get("type") != "access" or not _live(claims, utcnow().timestamp()):
         raise Unauthorized(TOKEN_INVALID)
     try:
         user_id = int(claims["sub"])

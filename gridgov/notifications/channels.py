@@ -41,7 +41,7 @@ def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:
 def send_webhook(session, url: str, secret: str | None, payload: dict, timeout: float = 5.0) -> None:
     """A generic JSON webhook, signed when the channel has a secret."""
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    timestamp = str(int(time.time()))
+    timestamp = str(int(time.time()))  # the wall clock: receivers check it against theirs
     headers = {"X-Gridgov-Timestamp": timestamp, "X-Gridgov-Delivery": str(payload["id"])}
     if secret:
         headers["X-Gridgov-Signature"] = "sha256=" + sign_webhook(secret, timestamp, body)
@@ -67,7 +67,7 @@ def dingtalk_url(url: str, secret: str | None, now_ms: int | None = None) -> str
     """DingTalk (钉钉) custom robot URL with its signed timestamp when a secret is set."""
     if not secret:
         return url
-    timestamp = str(now_ms or int(time.time() * 1000))
+    timestamp = str(now_ms or int(time.time() * 1000))  # DingTalk refuses one an hour off its clock
     digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
     sign = urllib.parse.quote_plus(base64.b64encode(digest))
     return f"{url}{'&' if '?' in url else '?'}timestamp={timestamp}&sign={sign}"

@@ -29,7 +29,7 @@ def tick(now: datetime | None = None) -> int:
     now = now or utcnow()
     created = 0
     for collect in collectors():
-        created += enqueue(collect(now))
+        created += enqueue(collect(now), now)
         db.session.commit()
     return created
 
@@ -46,8 +46,10 @@ def deliver(now: datetime | None = None) -> dict:
     return totals
 
 
-def purge_job_runs() -> int:
-    result = db.session.execute(delete(JobRun).where(JobRun.started_at < utcnow() - timedelta(days=7)))
+def purge_job_runs(now: datetime | None = None) -> int:
+    """Forget job runs older than a week (commits)."""
+    cutoff = (now or utcnow()) - timedelta(days=7)
+    result = db.session.execute(delete(JobRun).where(JobRun.started_at < cutoff))
     db.session.commit()
     return result.rowcount
 

@@ -39,14 +39,16 @@ def _insert():
     return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
 
 
-def enqueue(drafts: list[Draft], chunk: int = 2000) -> int:
+def enqueue(drafts: list[Draft], now: datetime | None = None, chunk: int = 2000) -> int:
     """Insert the drafts whose key is new; a key already there is left alone (does not commit).
 
     Returns how many were new. Running the same collection twice, or in two schedulers at
-    once, cannot make a second notification: the unique key decides in the database.
+    once, cannot make a second notification: the unique key decides in the database. `now` is
+    the tick's clock: it stamps the rows and makes their deliveries due at once.
     """
     if not drafts:
         return 0
+    now = now or utcnow()
     muted = _muted({d.recipient_id for d in drafts if d.recipient_id is not None})
     rows = [
         {
@@ -60,7 +62,7 @@ def enqueue(drafts: list[Draft], chunk: int = 2000) -> int:
             "body": d.body,
             "data": d.data,
             "urgent": d.urgent,
-            "created_at": utcnow(),
+            "created_at": now,
         }
         for d in drafts
         if d.kind not in muted.get(d.recipient_id, ())
@@ -73,7 +75,7 @@ def enqueue(drafts: list[Draft], chunk: int = 2000) -> int:
         )
         created.extend(db.session.scalars(statement, rows[start : start + chunk]).all())
     if created:
-        _fan_out(created)
+        _fan_out(created, now)
     return len(created)
 
 
@@ -87,7 +89,7 @@ def _muted(user_ids: set[int]) -> dict[int, set[str]]:
     }
 
 
-def _fan_out(notification_ids: list[int]) -> None:
+def _fan_out(notification_ids: list[int], now: datetime) -> None:
     """Deliveries for new notifications: area broadcasts to the channels of the area and its
     ancestors; personal ones to the recipient's own webhook if he set one."""
     deliveries = []
@@ -116,7 +118,6 @@ def _fan_out(notification_ids: list[int]) -> None:
             elif recipient_id in webhooks:
                 deliveries.append({"notification_id": n_id, "user_webhook_of": recipient_id})
     if deliveries:
-        now = utcnow()
         db.session.execute(
             Delivery.__table__.insert(),
             [

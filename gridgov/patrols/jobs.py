@@ -18,13 +18,15 @@ from gridgov.scheduler.runner import Job
 from gridgov.timeutil import LOCAL_TZ, local_today, utcnow
 
 
-def freeze_today() -> int:
-    return freeze_day(local_today())
+def freeze_today(now: datetime | None = None) -> int:
+    """Freeze today's (local) daily reports, stamped with the job's clock."""
+    now = now or utcnow()
+    return freeze_day(local_today(now), now)
 
 
-def purge_old_points() -> int:
+def purge_old_points(now: datetime | None = None) -> int:
     """Delete raw GPS points older than the retention period; patrol figures stay (commits)."""
-    cutoff = utcnow() - timedelta(days=current_app.config["PATROL_RETENTION_DAYS"])
+    cutoff = (now or utcnow()) - timedelta(days=current_app.config["PATROL_RETENTION_DAYS"])
     old = select(Patrol.id).where(Patrol.started_at < cutoff)
     result = db.session.execute(delete(PatrolPoint).where(PatrolPoint.patrol_id.in_(old)))
     db.session.commit()

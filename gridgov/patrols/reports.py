@@ -232,15 +232,16 @@ def daily_report(user: User, area_id: int, day: date) -> dict:
     return report
 
 
-def freeze_day(day: date) -> int:
+def freeze_day(day: date, now: datetime | None = None) -> int:
     """Snapshot every town's (and district's) raw rows for a day, once (commits)."""
+    frozen_at = now or utcnow()
     made = 0
     for area in db.session.scalars(select(Area).where(Area.level.in_(("district", "town")))):
         if db.session.scalar(
             select(DailyReport.id).where(DailyReport.area_id == area.id, DailyReport.day == day)
         ):
             continue
-        db.session.add(DailyReport(area_id=area.id, day=day, frozen_at=utcnow(), data=collect(area, day)))
+        db.session.add(DailyReport(area_id=area.id, day=day, frozen_at=frozen_at, data=collect(area, day)))
         made += 1
     db.session.commit()
     return made

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -58,9 +58,9 @@ STATUS_ZH = {
 }
 
 
-def _next_number(name: str, prefix: str, width: int) -> str:
-    """`prefix-YYYY-000123`: a per-year sequence taken under a row lock."""
-    year = local_today().year
+def _next_number(name: str, prefix: str, width: int, now: datetime) -> str:
+    """`prefix-YYYY-000123`: a per-year sequence (the local year of `now`) taken under a row lock."""
+    year = local_today(now).year
     key = f"{name}-{year}"
     for _ in range(3):
         value = db.session.execute(
@@ -149,7 +149,7 @@ def file_claim(data: dict) -> tuple[WageCase, str]:
     now = utcnow()
     code = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
     case = WageCase(
-        number=_next_number("case", "QX", 5),
+        number=_next_number("case", "QX", 5, now),
         tracking_code_hash=_hash_code(code),
         claimant_name=claimant["name"],
         phone_enc=encrypt(phone),
@@ -349,7 +349,8 @@ def act(user: User, case_id: int, data: dict) -> WageCase:
             state=case.status,
             allowed_actions=allowed,
         )
-    now, today, before = utcnow(), local_today(), case.status
+    now, before = utcnow(), case.status
+    today = local_today(now)
     calendar = work_calendar()
     note, public, extra = data.get("note"), None, {}
     case.officer_id = case.officer_id or user.id
@@ -411,7 +412,7 @@ def act(user: User, case_id: int, data: dict) -> WageCase:
         notice = Notice(
             case_id=case.id,
             kind=kind,
-            number=_next_number(prefix, prefix, 4),
+            number=_next_number(prefix, prefix, 4, now),
             party_id=party.id,
             issued_on=today,
             served_on=data.get("served_on"),
