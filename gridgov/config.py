@@ -102,6 +102,11 @@ class BaseConfig:
         self.AREA_PARENT_TOLERANCE_M = float(env.get("GRIDGOV_AREA_PARENT_TOLERANCE_M") or 1.0)
         self.AREA_OVERLAP_TOLERANCE_M2 = float(env.get("GRIDGOV_AREA_OVERLAP_TOLERANCE_M2") or 1.0)
 
+        # Phones: how far outside every micro-grid a report may snap to the nearest one (its GPS
+        # accuracy, at least 50 m, at most this), and how far ahead of the server a device clock may run.
+        self.REPORT_SNAP_MAX_M = float(env.get("GRIDGOV_REPORT_SNAP_MAX_M") or 100.0)
+        self.DEVICE_CLOCK_SKEW_SECONDS = _int(env, "GRIDGOV_DEVICE_CLOCK_SKEW_SECONDS", 300)
+
         # Scheduler.
         self.SCHEDULER_LOCK_FILE = env.get("GRIDGOV_SCHEDULER_LOCK_FILE") or os.path.join(
             os.path.abspath(instance_path), "scheduler.lock"

@@ -259,6 +259,7 @@ def test_check_in_records_inside_and_on_time(
     assert inside.get_json() | {"id": 0, "at": ""} == {
         "id": 0,
         "at": "",
+        "device_at": None,
         "market_id": market["id"],
         "date": "2026-12-02",
         "inside": True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import dataclass
 
 from shapely.geometry import shape
 from sqlalchemy import select, update
@@ -13,10 +14,11 @@ from gridgov.areas.models import Area, AreaIndexVersion
 from gridgov.areas.scope import is_global
 from gridgov.areas.spatial import IndexedArea, SpatialIndex
 from gridgov.auth.models import User, UserArea, UserRole
-from gridgov.errors import NotFound
+from gridgov.errors import DomainError, Invalid, NotFound
 from gridgov.extensions import db
 from gridgov.i18n import Msg
 
+SNAP_FLOOR_M = 50.0  # a phone's fix is trusted to no better than this at the zone's edge
 _lock = threading.Lock()
 _cache: dict[str, tuple[str, SpatialIndex]] = {}
 
@@ -91,6 +93,25 @@ def grid_workers(area_ids: list[int]) -> list:
     )
 
 
+def _outside_every_area(index: SpatialIndex, lon: float, lat: float, error=NotFound) -> DomainError:
+    """The error for a point inside no area: it names the nearest micro-grid and its distance."""
+    nearest = index.nearest(lon, lat)
+    if not nearest:
+        return error(
+            Msg("该位置不在任何网格内，且尚无微网格。", "The point is inside no area and there are no micro-grids.")
+        )
+    area, distance = nearest
+    return error(
+        Msg(
+            f"该位置不在任何网格内；最近的微网格是 {area.name}（{area.code}），约 {distance:,.0f} 米。",
+            f"The point is inside no area; the nearest micro-grid is {area.name} "
+            f"({area.code}), {distance:,.0f} m away.",
+        ),
+        nearest_micro_grid=_brief(area),
+        distance_m=round(distance, 1),
+    )
+
+
 def locate(user: User, lon: float, lat: float, crs: str = "wgs84") -> dict:
     """The deepest area containing the point, its path and workers; 404 naming the nearest micro-grid.
 
@@ -101,21 +122,7 @@ def locate(user: User, lon: float, lat: float, crs: str = "wgs84") -> dict:
     index = spatial_index()
     area = index.locate(wgs_lon, wgs_lat)
     if area is None:
-        nearest = index.nearest(wgs_lon, wgs_lat)
-        extra = {}
-        if nearest:
-            extra = {"nearest_micro_grid": _brief(nearest[0]), "distance_m": round(nearest[1], 1)}
-            message = Msg(
-                f"该位置不在任何网格内；最近的微网格是 {nearest[0].name}（{nearest[0].code}），约 {nearest[1]:,.0f} 米。",
-                f"The point is inside no area; the nearest micro-grid is {nearest[0].name} "
-                f"({nearest[0].code}), {nearest[1]:,.0f} m away.",
-            )
-        else:
-            message = Msg(
-                "该位置不在任何网格内，且尚无微网格。",
-                "The point is inside no area and there are no micro-grids.",
-            )
-        raise NotFound(message, **extra)
+        raise _outside_every_area(index, wgs_lon, wgs_lat)
     path = index.path(area)
     # In scope when one of the user's own areas lies on the path from the top down to this one.
     in_scope = is_global(user) or bool(set(user.area_ids) & {a.id for a in path})
@@ -126,3 +133,33 @@ def locate(user: User, lon: float, lat: float, crs: str = "wgs84") -> dict:
         "workers": workers,
         "point": {"type": "Point", "coordinates": [round(wgs_lon, 7), round(wgs_lat, 7)]},
     }
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a report belongs: the area, and how it was found (`inside`, or `nearest` at a distance)."""
+
+    area: IndexedArea
+    located_by: str
+    distance_m: float | None = None
+
+
+def place_report(lon: float, lat: float, accuracy_m: float | None, snap_limit_m: float) -> Placement:
+    """The micro-grid a report at this WGS-84 point belongs to.
+
+    Inside a micro-grid: that one. Otherwise a fix whose accuracy circle — at least
+    SNAP_FLOOR_M, at most `snap_limit_m` — reaches a micro-grid belongs to the nearest one (a border
+    road, a fix drifting at the zone's edge). Otherwise the deepest area containing the point; a
+    point inside no area at all is refused (422) naming the nearest micro-grid and its distance.
+    """
+    index = spatial_index()
+    area = index.locate(lon, lat)
+    if area is not None and area.level == "micro_grid":
+        return Placement(area, "inside")
+    nearest = index.nearest(lon, lat)
+    reach = min(max(accuracy_m or 0.0, SNAP_FLOOR_M), snap_limit_m)
+    if nearest is not None and nearest[1] <= reach:
+        return Placement(nearest[0], "nearest", round(nearest[1], 1))
+    if area is not None:
+        return Placement(area, "inside")
+    raise _outside_every_area(index, lon, lat, error=Invalid)

@@ -269,6 +269,8 @@ def map_page():
             api_args[key] = values
     if args.get("overdue") in ("true", "false"):
         api_args["overdue"] = args["overdue"]
+    if args.get("located_by") == "nearest":
+        api_args["located_by"] = "nearest"
     since, until = _local_start(args.get("from")), _local_start(args.get("to"), next_day=True)
     if since:
         api_args["since"] = since

@@ -25,6 +25,7 @@ STATUSES = (
 )
 OPEN_STATUSES = ("reported", "accepted", "dispatched", "in_progress", "deferred", "fixed")
 LEVELS = ("grid", "community", "town", "district_joint_meeting", "leaders")
+LOCATED_BY = ("inside", "nearest", "confirmed")
 
 
 class Department(db.Model):
@@ -80,6 +81,11 @@ class Issue(db.Model):
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    # inside | nearest (a fix just outside every micro-grid, placed at the nearest; staff confirm it)
+    # | confirmed
+    located_by: Mapped[str] = mapped_column(String(12), default="inside", server_default="inside")
+    located_distance_m: Mapped[float | None] = mapped_column(Float)
+    location_accuracy_m: Mapped[float | None] = mapped_column(Float)
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     status: Mapped[str] = mapped_column(String(16), default="reported", index=True)

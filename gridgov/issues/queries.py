@@ -78,6 +78,8 @@ def issues_query(user: User, filters: dict):
         query = query.where(Issue.received_at < filters["until"])
     if filters.get("market"):
         query = query.where(Issue.market_id == filters["market"])
+    if filters.get("located_by"):
+        query = query.where(Issue.located_by == filters["located_by"])
     return query
 
 

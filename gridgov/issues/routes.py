@@ -126,7 +126,7 @@ class IssueActions(MethodView):
     @blp.arguments(ActionSchema)
     @blp.response(200, IssueSchema)
     def post(self, body, issue_id):
-        """Move an issue on: accept, reject, dispatch, start, fix, verify, defer, resume, merge, reopen, escalate, report_in."""
+        """Move an issue on: accept, reject, dispatch, start, fix, verify, defer, resume, merge, reopen, escalate, report_in, confirm_location."""
         return workflow.act(current_user(), issue_id, body)
 
 

@@ -2,8 +2,9 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, vali
 
 from gridgov.areas.crs import CRS_NAMES
 from gridgov.http import request_memo
+from gridgov.i18n import request_language, translate_field_errors
 from gridgov.issues import queries
-from gridgov.issues.models import LEVELS, STATUSES
+from gridgov.issues.models import LEVELS, LOCATED_BY, STATUSES
 from gridgov.issues.workflow import RULES, allowed_actions
 
 
@@ -31,8 +32,23 @@ class IssueCreateSchema(Schema):
     description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     address = fields.String(validate=validate.Length(max=200))
     location = fields.Nested(PointSchema, required=True)
+    accuracy = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(0, 100_000),
+        metadata={
+            "description": "The GPS fix's accuracy in metres, as the phone reports it. A point just "
+            "outside every micro-grid, within this radius (at least 50 m, at most "
+            "GRIDGOV_REPORT_SNAP_MAX_M), is placed at the nearest micro-grid (located_by: nearest)."
+        },
+    )
     crs = fields.String(load_default="wgs84", validate=validate.OneOf(CRS_NAMES))
-    reported_at = fields.AwareDateTime(metadata={"description": "Device time of the report"})
+    reported_at = fields.AwareDateTime(
+        metadata={
+            "description": "Device time of the report, kept as sent; deadlines run from the server's "
+            "receipt (received_at). Refused (422) when it is ahead of the server's clock by more "
+            "than GRIDGOV_DEVICE_CLOCK_SKEW_SECONDS."
+        }
+    )
     photos = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=9))
     fixed_on_spot = fields.Boolean(
         load_default=False, metadata={"description": "Reported and fixed in one step"}
@@ -67,6 +83,17 @@ class IssueSchema(Schema):
     address = fields.String(allow_none=True)
     location = fields.Function(lambda i: {"type": "Point", "coordinates": [i.lon, i.lat]})
     micro_grid = fields.Method("area_brief")
+    located_by = fields.String(
+        metadata={
+            "description": "inside: the point lies in its micro-grid; nearest: it lay just outside "
+            "every micro-grid and was placed at the nearest (for staff to confirm); confirmed: staff "
+            "confirmed the placement"
+        }
+    )
+    located_distance_m = fields.Float(
+        allow_none=True, metadata={"description": "With nearest: the point's distance to the micro-grid"}
+    )
+    location_accuracy_m = fields.Float(allow_none=True, metadata={"description": "The fix's accuracy"})
     status = fields.String()
     level = fields.Function(lambda i: LEVELS[i.level])
     reporter_id = fields.Integer(allow_none=True)
@@ -138,6 +165,10 @@ class IssueQuerySchema(Schema):
     since = fields.AwareDateTime(metadata={"description": "Received at or after"})
     until = fields.AwareDateTime(metadata={"description": "Received before"})
     market = fields.Integer()
+    located_by = fields.String(
+        validate=validate.OneOf(LOCATED_BY),
+        metadata={"description": "nearest: reports placed at the nearest micro-grid, to be confirmed"},
+    )
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "geojson", "xlsx"]))
 
     @validates_schema
@@ -161,6 +192,9 @@ class ActionSchema(Schema):
     result = fields.String(validate=validate.OneOf(["pass", "fail"]))
     into_id = fields.Integer()
     departments = fields.List(fields.Integer(), validate=validate.Length(max=20))
+    area_id = fields.Integer(
+        allow_none=True, metadata={"description": "confirm_location: the micro-grid it really lies in"}
+    )
 
 
 class EventSchema(Schema):
@@ -179,12 +213,25 @@ class SyncSchema(Schema):
 
 
 class SyncResultSchema(Schema):
+    """One item's outcome, shaped like the error envelope: one `message` in the request's language
+    and `errors` by location, then field."""
+
     index = fields.Integer()
     client_uuid = fields.String(allow_none=True)
     status = fields.Integer()
     issue_id = fields.Integer()
-    message = fields.Raw()
-    errors = fields.Raw(allow_none=True)
+    message = fields.Method("localized_message", metadata={"description": "Why the item was refused"})
+    errors = fields.Method("localized_errors", metadata={"description": "Field errors by location, then field"})
+    nearest_micro_grid = fields.Dict(metadata={"description": "Outside every area: the nearest micro-grid"})
+    distance_m = fields.Float(metadata={"description": "Outside every area: distance to it in metres"})
+
+    def localized_message(self, result):
+        message = result.get("message")
+        return message.pick(request_language()) if hasattr(message, "pick") else message
+
+    def localized_errors(self, result):
+        errors = result.get("errors")
+        return translate_field_errors(errors, request_language()) if errors else None
 
 
 class CategorySchema(Schema):

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gridgov.areas.crs import to_wgs84
-from gridgov.areas.locating import spatial_index
+from gridgov.areas.locating import place_report
 from gridgov.auth.models import User
+from gridgov.device_clock import check_device_time
 from gridgov.errors import Conflict, DomainError, Invalid, UnsupportedMediaType
 from gridgov.extensions import db
 from gridgov.i18n import Msg
@@ -33,6 +34,7 @@ HASHED_FIELDS = (
     "media_url",
     "description",
     "location",
+    "accuracy",
     "crs",
     "reported_at",
     "photos",
@@ -120,14 +122,10 @@ def submit(user: User, data: dict, source: str = "app") -> tuple[Issue, bool]:
                 Msg("巡查记录不存在或不属于您。", "No such patrol of yours."),
                 errors={"json": {"patrol_id": ["unknown"]}},
             )
-    lon, lat = to_wgs84(*data["location"]["coordinates"][:2], data.get("crs", "wgs84"))
-    area = spatial_index().locate(lon, lat)
-    if area is None:
-        raise Invalid(
-            Msg("该位置不在任何网格内，请检查定位。", "The location is inside no grid; check the GPS fix."),
-            errors={"json": {"location": ["outside every area"]}},
-        )
     now = utcnow()
+    reported_at = check_device_time(data.get("reported_at"), now, "reported_at")
+    lon, lat = to_wgs84(*data["location"]["coordinates"][:2], data.get("crs", "wgs84"))
+    placement = _place(lon, lat, data.get("accuracy"))
     photos = _owned_uploads(user, data.get("photos") or [])
     fix_photos = _owned_uploads(user, data.get("fix_photos") or [])
     calendar = work_calendar()
@@ -143,8 +141,11 @@ def submit(user: User, data: dict, source: str = "app") -> tuple[Issue, bool]:
         address=data.get("address"),
         lon=lon,
         lat=lat,
-        area_id=area.id,
-        reported_at=data.get("reported_at") or now,
+        area_id=placement.area.id,
+        located_by=placement.located_by,
+        located_distance_m=placement.distance_m,
+        location_accuracy_m=data.get("accuracy"),
+        reported_at=reported_at or now,
         received_at=now,
         status="fixed" if on_spot else "reported",
         department_id=category.department_id,
@@ -172,6 +173,7 @@ def submit(user: User, data: dict, source: str = "app") -> tuple[Issue, bool]:
         return _replay(existing, user, digest), False
     for upload in photos + fix_photos:
         upload.issue_id = issue.id
+    placed = {"located_by": placement.located_by, "distance_m": placement.distance_m}
     _event(
         issue,
         user,
@@ -179,12 +181,27 @@ def submit(user: User, data: dict, source: str = "app") -> tuple[Issue, bool]:
         None,
         "reported",
         data["description"],
-        {"source": source, "device_time": issue.reported_at.isoformat()},
+        {
+            "source": source,
+            "device_time": issue.reported_at.isoformat(),
+            "received_at": now.isoformat(),
+            **(placed if placement.located_by == "nearest" else {}),
+        },
+        at=now,
     )
     if on_spot:
         _event(issue, user, "fix", "reported", "fixed", data.get("fix_note"), {"on_spot": True})
     db.session.commit()
     return issue, True
+
+
+def _place(lon: float, lat: float, accuracy: float | None):
+    """The report's micro-grid; a point outside every area is refused naming the nearest one."""
+    try:
+        return place_report(lon, lat, accuracy, current_app.config["REPORT_SNAP_MAX_M"])
+    except Invalid as exc:
+        exc.errors = {"json": {"location": ["outside every area"]}}
+        raise
 
 
 def sync_batch(user: User, items: list, load_item) -> list[dict]:
@@ -214,6 +231,7 @@ def sync_batch(user: User, items: list, load_item) -> list[dict]:
                     "status": exc.status,
                     "message": exc.message,
                     "errors": exc.errors,
+                    **exc.extra,
                 }
             )
         except ValueError as exc:  # marshmallow.ValidationError
@@ -224,7 +242,7 @@ def sync_batch(user: User, items: list, load_item) -> list[dict]:
                     "client_uuid": client_uuid,
                     "status": 422,
                     "message": Msg("字段有误。", "Invalid fields."),
-                    "errors": getattr(exc, "messages", None),
+                    "errors": {"json": getattr(exc, "messages", None)},
                 }
             )
     return results

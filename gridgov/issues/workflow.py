@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from gridgov.areas.models import Area
+from gridgov.areas.scope import area_in_scope
 from gridgov.auth.models import User
 from gridgov.errors import Conflict, Forbidden, Invalid, NotFound
 from gridgov.extensions import db
@@ -54,6 +56,7 @@ RULES = {
     "report_in": Rule(
         ("reported", "accepted", "dispatched", "in_progress", "deferred", "fixed"), "department"
     ),
+    "confirm_location": Rule(OPEN_STATUSES, "staff"),
 }
 
 
@@ -213,6 +216,8 @@ def act(user: User, issue_id: int, data: dict) -> Issue:
         _escalate(user, issue, data, now, event_data)
     elif action == "report_in":
         _report_in(user, issue, now, event_data)
+    elif action == "confirm_location":
+        _confirm_location(user, issue, data, event_data)
     _event(issue, user, action, before, issue.status, note, event_data or None, at=now)
     db.session.commit()
     return issue
@@ -256,6 +261,30 @@ def _escalate(user: User, issue: Issue, data: dict, now: datetime, event_data: d
                     )
                 )
         event_data.update(whistle=sorted(departments), report_in_by=deadline.isoformat())
+
+
+def _confirm_location(user: User, issue: Issue, data: dict, event_data: dict) -> None:
+    """Staff confirm a report placed at the nearest micro-grid, or move it to the right one."""
+    if issue.located_by != "nearest":
+        raise Conflict(
+            Msg("该事件的位置无需确认。", "This issue's location needs no confirmation."),
+            state=issue.status,
+            allowed_actions=allowed_actions(issue),
+        )
+    area_id = data.get("area_id")
+    if area_id is not None and area_id != issue.area_id:
+        area = db.session.scalar(
+            select(Area).where(Area.id == area_id, Area.level == "micro_grid", area_in_scope(user))
+        )
+        if area is None:
+            raise Invalid(
+                Msg("所选微网格不存在或不在您的范围内。", "No such micro-grid in your areas."),
+                errors={"json": {"area_id": ["unknown micro-grid"]}},
+            )
+        event_data.update(from_area_id=issue.area_id, to_area_id=area.id)
+        issue.area_id = area.id
+    event_data.update(distance_m=issue.located_distance_m)
+    issue.located_by = "confirmed"
 
 
 def _report_in(user: User, issue: Issue, now: datetime, event_data: dict) -> None:

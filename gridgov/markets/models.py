@@ -109,7 +109,8 @@ class MarketCheckin(db.Model):
     market_id: Mapped[int] = mapped_column(ForeignKey("markets.id", ondelete="CASCADE"), index=True)
     date: Mapped[date] = mapped_column(Date)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # when the server received it
+    device_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the phone's time, if it sent one
     lon: Mapped[float]
     lat: Mapped[float]
     inside: Mapped[bool]

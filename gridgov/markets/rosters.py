@@ -14,6 +14,7 @@ from gridgov.areas.models import Area
 from gridgov.areas.scope import area_in_scope
 from gridgov.areas.services import get_area
 from gridgov.auth.models import User
+from gridgov.device_clock import check_device_time
 from gridgov.errors import Conflict, Invalid, NotFound
 from gridgov.extensions import db
 from gridgov.i18n import Msg
@@ -267,12 +268,26 @@ def team_occurrences(team: PatrolTeam, start: date, end: date) -> list[dict]:
 
 
 def check_in(
-    user: User, market_id: int, lon: float, lat: float, crs: str = "wgs84", at: datetime | None = None
+    user: User,
+    market_id: int,
+    lon: float,
+    lat: float,
+    crs: str = "wgs84",
+    at: datetime | None = None,
+    device_at: datetime | None = None,
 ) -> MarketCheckin:
-    """Record a patrol member's arrival: inside the vending zones (or the village), and before opening (commits)."""
+    """Record a patrol member's arrival: inside the vending zones (or the village), and before opening (commits).
+
+    The day and "on time" are the server's receipt (`at`); the phone's own time is kept beside it.
+    """
     market = get_market(user, market_id)
     at = at or utcnow()
     day = local_today(at)
+    if check_device_time(device_at, at, "device_at") is not None and local_today(device_at) != day:
+        raise Invalid(
+            Msg("签到只能用于当天的集市。", "A check-in is for today's market only."),
+            errors={"json": {"device_at": ["not today"]}},
+        )
     if scheduled_on(market, day) is None:
         raise Conflict(
             Msg(f"{market.name} 今天（{day}）不开市。", f"{market.name} is not held today ({day}).")
@@ -290,6 +305,7 @@ def check_in(
         date=day,
         user_id=user.id,
         at=at,
+        device_at=device_at,
         lon=wgs_lon,
         lat=wgs_lat,
         inside=inside,

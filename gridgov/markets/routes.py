@@ -173,7 +173,9 @@ class MarketCheckins(MethodView):
     @blp.response(201, CheckinSchema)
     def post(self, body, market_id):
         """Check in at today's market with the phone's point."""
-        return rosters.check_in(current_user(), market_id, body["lon"], body["lat"], body["crs"])
+        return rosters.check_in(
+            current_user(), market_id, body["lon"], body["lat"], body["crs"], device_at=body.get("device_at")
+        )
 
 
 @blp.route("/patrol-teams")

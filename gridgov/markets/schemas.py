@@ -195,7 +195,14 @@ class CheckinSchema(Schema):
     id = fields.Integer(dump_only=True)
     market_id = fields.Integer(dump_only=True)
     date = fields.Date(dump_only=True)
-    at = fields.DateTime(dump_only=True)
+    at = fields.DateTime(dump_only=True, metadata={"description": "When the server received the check-in"})
+    device_at = fields.AwareDateTime(
+        allow_none=True,
+        metadata={
+            "description": "The phone's time of the check-in, kept as sent (a check-in queued offline); "
+            "on_time and the day are decided by the server's receipt"
+        },
+    )
     lon = fields.Float(required=True, load_only=True, validate=validate.Range(-180, 180))
     lat = fields.Float(required=True, load_only=True, validate=validate.Range(-90, 90))
     crs = fields.String(load_default="wgs84", load_only=True, validate=validate.OneOf(CRS_NAMES))

@@ -43,8 +43,12 @@ class PatrolSchema(Schema):
     client_uuid = fields.String()
     worker_id = fields.Integer()
     status = fields.String()
-    started_at = fields.DateTime()
-    ended_at = fields.DateTime(allow_none=True)
+    started_at = fields.DateTime(metadata={"description": "The phone's time"})
+    ended_at = fields.DateTime(allow_none=True, metadata={"description": "The phone's time"})
+    received_at = fields.DateTime(metadata={"description": "When the server received the start"})
+    finished_received_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When the server received the finish"}
+    )
     local_date = fields.Date()
     points = fields.Integer()
     distance_m = fields.Float()

@@ -11,6 +11,7 @@ from gridgov.areas.locating import spatial_index
 from gridgov.areas.models import Area
 from gridgov.areas.scope import area_in_scope, is_global
 from gridgov.auth.models import User, UserArea
+from gridgov.device_clock import check_device_time
 from gridgov.errors import Conflict, Invalid, NotFound
 from gridgov.extensions import db
 from gridgov.i18n import Msg
@@ -58,8 +59,14 @@ def start(user: User, client_uuid: str, started_at) -> tuple[Patrol, bool]:
                 Msg("该 client_uuid 已用于另一次巡查。", "This client_uuid belongs to another patrol.")
             )
         return existing, False
+    now = utcnow()
+    check_device_time(started_at, now, "started_at")
     patrol = Patrol(
-        client_uuid=client_uuid, worker_id=user.id, started_at=started_at, local_date=local_today(started_at)
+        client_uuid=client_uuid,
+        worker_id=user.id,
+        started_at=started_at,
+        local_date=local_today(started_at),
+        received_at=now,
     )
     db.session.add(patrol)
     try:
@@ -84,7 +91,9 @@ def add_points(user: User, patrol_id: int, seq: int, points: list[dict], crs: st
     ):
         return {"seq": seq, "received": 0, "duplicate": True}
     rows = []
-    for point in points:
+    now = utcnow()
+    for number, point in enumerate(points):
+        check_device_time(point["t"], now, "t", "points", str(number))
         lon, lat = to_wgs84(point["lon"], point["lat"], crs)
         rows.append(
             {
@@ -96,7 +105,7 @@ def add_points(user: User, patrol_id: int, seq: int, points: list[dict], crs: st
             }
         )
     try:
-        db.session.add(PatrolBatch(patrol_id=patrol.id, seq=seq, count=len(rows)))
+        db.session.add(PatrolBatch(patrol_id=patrol.id, seq=seq, count=len(rows), received_at=now))
         db.session.flush()
     except IntegrityError:
         db.session.rollback()  # the same batch, arriving twice at once
@@ -142,6 +151,8 @@ def _compute(patrol: Patrol) -> None:
 def finish(user: User, patrol_id: int, ended_at) -> Patrol:
     """Close the patrol and compute distance, duration, speed flag and time per micro-grid (commits)."""
     patrol = _own(user, patrol_id)
+    now = utcnow()
+    check_device_time(ended_at, now, "ended_at")
     if ended_at < patrol.started_at:
         raise Invalid(
             Msg("结束时间早于开始时间。", "ended_at is before started_at."),
@@ -149,7 +160,7 @@ def finish(user: User, patrol_id: int, ended_at) -> Patrol:
         )
     if patrol.status == "finished" and patrol.ended_at == ended_at:
         return patrol
-    patrol.ended_at, patrol.status, patrol.finished_received_at = ended_at, "finished", utcnow()
+    patrol.ended_at, patrol.status, patrol.finished_received_at = ended_at, "finished", now
     _compute(patrol)
     db.session.commit()
     return patrol

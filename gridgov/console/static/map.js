@@ -42,6 +42,9 @@
     return (
       `<strong>#${p.id} ${text(p.category)}</strong><br>${text(config.states[p.status] || p.status)}` +
       (p.overdue ? ` · <b class="overdue">${say("超期", "overdue")}</b>` : "") +
+      (p.located_by === "nearest"
+        ? `<br><b class="nearest">${say(`网格外 ${Math.round(p.located_distance_m)} 米，就近归入，待确认`, `${Math.round(p.located_distance_m)} m outside, placed at the nearest grid: to confirm`)}</b>`
+        : "") +
       `<br>${text(p.description).slice(0, 120)}<br>` +
       `<a class="issue-link" href="${config.issueUrl}${p.id}">${say("详情与处置", "Details and actions")}</a>`
     );
@@ -66,11 +69,12 @@
         pointToLayer: (f, latlng) =>
           L.circleMarker(latlng, {
             radius: 7,
-            color: f.properties.overdue ? "#d62728" : "#222",
-            weight: f.properties.overdue ? 3 : 1,
+            color: f.properties.overdue ? "#d62728" : f.properties.located_by === "nearest" ? "#e67e00" : "#222",
+            weight: f.properties.overdue || f.properties.located_by === "nearest" ? 3 : 1,
+            dashArray: f.properties.located_by === "nearest" ? "3 3" : null,
             fillColor: config.colours[f.properties.status] || "#999",
             fillOpacity: 0.9,
-            className: `issue-marker issue-${f.properties.id}`,
+            className: `issue-marker issue-${f.properties.id}${f.properties.located_by === "nearest" ? " issue-nearest" : ""}`,
           }),
         onEachFeature: (f, l) => {
           l.bindPopup(popup(f.properties));
