@@ -56,10 +56,13 @@ test: install-dev assets
 ## no test may depend on the day it runs, no code on a clock other than the one it is given.
 FAKETIME_LIB ?= $(firstword $(wildcard /usr/lib/*/faketime/libfaketimeMT.so.1))
 FUTURE     ?= +365d +1826d
+## A pass that hangs (a timed wait on the moved clock) is stopped with its threads' stacks printed.
+FUTURE_TIMEOUT ?= 1200
 test-future: install-dev assets
 	@test -n "$(FAKETIME_LIB)" || { echo "libfaketime is missing: apt-get install faketime"; exit 1; }
 	@for offset in $(FUTURE); do echo "== clock moved $$offset"; \
-	  FAKETIME=$$offset LD_PRELOAD=$(FAKETIME_LIB) GRIDGOV_TEST_POSTGRES_URL= $(BIN)/pytest -q $(PYTEST_ARGS) || exit 1; \
+	  FAKETIME=$$offset LD_PRELOAD=$(FAKETIME_LIB) GRIDGOV_TEST_POSTGRES_URL= PYTHONFAULTHANDLER=1 \
+	    timeout -s ABRT $(FUTURE_TIMEOUT) $(BIN)/pytest -q $(PYTEST_ARGS) || exit 1; \
 	done
 
 lint: install-dev

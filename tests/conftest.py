@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,6 +28,16 @@ def pytest_report_header(config):
     if POSTGRES_URL:
         return "gridgov: tests run on SQLite and on PostgreSQL"
     return "gridgov: GRIDGOV_TEST_POSTGRES_URL not set: PostgreSQL variants are skipped"
+
+
+def pytest_unconfigure(config):
+    # The in-memory rate-limit storage sweeps expired hits on short threading.Timers; each test app
+    # leaves one behind.  They are not daemons, so the interpreter waits for them at exit, and under
+    # libfaketime (make test-future) a timed wait on the moved monotonic clock never ends: cancel
+    # them, which wakes them at once.
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
 
 
 @pytest.fixture(scope="session")
