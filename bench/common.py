@@ -62,9 +62,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(
-    database_url: str, workers: int = 2, threads: int = 4, extra_env: dict | None = None
+    database_url: str,
+    workers: int = 2,
+    threads: int = 4,
+    extra_env: dict | None = None,
+    app: str = "wsgi:app",
+    cwd: Path = ROOT,
+    ready_path: str = "/api/v1/openapi.json",
 ) -> Iterator[int]:
-    """gunicorn serving wsgi:app on a free loopback port; stopped on exit."""
+    """gunicorn serving `app` (gridgov by default) on a free loopback port; stopped on exit."""
     port = free_port()
     env = {
         **os.environ,
@@ -83,15 +89,15 @@ def gunicorn(
         f"127.0.0.1:{port}",
         "--log-level",
         "warning",
-        "wsgi:app",
+        app,
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/api/v1/openapi.json")
+                conn.request("GET", ready_path)
                 if conn.getresponse().status == 200:
                     break
             time.sleep(0.2)
@@ -112,9 +118,11 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def request(self, method: str, path: str, body=None, headers: dict | None = None) -> tuple[int, bytes]:
-        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        hdrs = {"Content-Type": "application/json"}
         if self.token:
             hdrs["Authorization"] = f"Bearer {self.token}"
+        hdrs.update(headers or {})  # a header given as "" is not sent
+        hdrs = {k: v for k, v in hdrs.items() if v}
         data = json.dumps(body).encode() if body is not None else None
         try:
             self.conn.request(method, path, body=data, headers=hdrs)
