@@ -182,18 +182,18 @@ def main() -> int:
             app_pid, floor_pid = worker_pid(port), worker_pid(floor_port)
             app_client, floor_client = Client(port, token), Client(floor_port, token)
             floor_maker = lambda: ("GET", "/floor", None, None)  # noqa: E731
-            for _ in range(20):  # warm both: imports, pools, caches, compiled statements
-                measure(floor_client, floor_pid, floor_maker, 1)
-                for _, _, _, maker in endpoints:
-                    measure(app_client, app_pid, maker, 1)
             floor_ms, floor_n = 0.0, 0
             spent = {label: [0.0, 0, set()] for label, *_ in endpoints}
             signed_in = time.monotonic()
-            # Reads first, then writes, so the lists and exports are read at the demo's size and
-            # not at the size the bench's own submissions grow them to.
+            # Reads first (warmed and measured), then writes, so the lists and exports are read at
+            # the demo's size and not at the size the bench's own submissions grow them to.
             reads = [e for e in endpoints if not e[0].startswith("POST")]
             writes = [e for e in endpoints if e[0].startswith("POST")]
             for phase in (reads, writes):
+                for _ in range(20):  # warm both: imports, pools, caches, compiled statements
+                    measure(floor_client, floor_pid, floor_maker, 1)
+                    for _, _, _, maker in phase:
+                        measure(app_client, app_pid, maker, 1)
                 for _ in range(args.rounds):
                     ms, statuses = measure(floor_client, floor_pid, floor_maker, per_round)
                     floor_ms, floor_n = floor_ms + ms, floor_n + len(statuses)
