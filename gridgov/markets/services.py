@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 
 from sqlalchemy import select
 
+from gridgov.areas.geometry import rfc7946_oriented
 from gridgov.areas.models import Area
 from gridgov.areas.scope import area_in_scope
 from gridgov.areas.services import get_area
@@ -82,7 +83,7 @@ def create_market(user: User, data: dict) -> Market:
         missing_day=data["missing_day"],
         start_time=data["start_time"],
         end_time=data["end_time"],
-        zones=data.get("zones"),
+        zones=rfc7946_oriented(data.get("zones")),
     )
     db.session.add(market)
     db.session.commit()
@@ -98,7 +99,7 @@ def update_market(user: User, market_id: int, changes: dict) -> Market:
         market.rule_text = changes["rule"] if isinstance(changes["rule"], str) else None
     for field in ("name", "start_time", "end_time", "zones", "missing_day", "active"):
         if field in changes:
-            setattr(market, field, changes[field])
+            setattr(market, field, rfc7946_oriented(changes[field]) if field == "zones" else changes[field])
     _check_hours(market.start_time, market.end_time)
     db.session.commit()
     return market
