@@ -1,10 +1,13 @@
-from flask import Response, url_for
+import hashlib
+
+from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from gridgov.auth.security import auth_required, current_user
 from gridgov.markets import rosters, services
-from gridgov.markets.feeds import build_calendar
+from gridgov.markets.feeds import build_calendar, market_title
+from gridgov.markets.revisions import with_revisions
 from gridgov.markets.schemas import (
     AssignmentSchema,
     AssignSchema,
@@ -29,10 +32,14 @@ blp = Blueprint(
 READERS = ("staff", "patrol", "leader", "department")
 
 
-def ics_response(body: bytes, filename: str) -> Response:
+def ics_response(occurrences: list[dict], name: str, filename: str) -> Response:
+    """The calendar with an ETag of its bytes: unchanged data answers If-None-Match with 304."""
+    body = build_calendar(name, with_revisions(occurrences))
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    response.headers["Cache-Control"] = "no-cache"  # may be stored, but asked again each time
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    return response.make_conditional(request)
 
 
 @blp.route("/markets")
@@ -107,8 +114,11 @@ class MarketCalendar(MethodView):
         user = current_user()
         market = services.get_market(user, market_id)
         start, end = services.default_window(local_today())
-        body = build_calendar(market.name, services.occurrences(user, market_id, start, end))
-        return ics_response(body, f"market-{market_id}.ics")
+        return ics_response(
+            services.occurrences(user, market_id, start, end),
+            market_title(market.name),
+            f"market-{market_id}.ics",
+        )
 
 
 @blp.route("/markets/<int:market_id>/exceptions")
@@ -239,11 +249,8 @@ class TeamCalendar(MethodView):
     @blp.response(200, content_type="text/calendar")
     def get(self, team_id):
         """The team's duty days as a calendar; the secret token in the URL replaces a login."""
-        from flask import request
-
         team = rosters.team_by_feed_token(team_id, request.args.get("token", ""))
         start, end = services.default_window(local_today())
         return ics_response(
-            build_calendar(f"{team.name} 值守", rosters.team_occurrences(team, start, end)),
-            f"team-{team_id}.ics",
+            rosters.team_occurrences(team, start, end), f"{team.name} 值守", f"team-{team_id}.ics"
         )

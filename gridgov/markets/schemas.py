@@ -113,6 +113,9 @@ class OccurrenceSchema(Schema):
     reason = fields.String()
     moved_to = fields.String()
     moved_from = fields.String()
+    rule_lunar = fields.Nested(
+        LunarSchema, metadata={"description": "for a day moved here: the lunar date of the rule day it replaces"}
+    )
     added = fields.Boolean()
     exception_id = fields.Integer()
     blackout_id = fields.Integer()
