@@ -154,3 +154,16 @@ def test_ledger_download_keeps_the_status_filter(client, people):
     assert sheet_of(client.get(base + "&status=received", headers=people["officer"])).max_row == 2
     assert sheet_of(client.get(base + "&status=closed", headers=people["officer"])).max_row == 1
     assert client.get(base + "&status=nonsense", headers=people["officer"]).status_code == 422
+
+
+def test_daily_report_counts_are_integers(client, people):
+    report(client, people["worker"], "楼道堆物")
+    town = people["areas"]["TA"].id
+    sheet = sheet_of(
+        client.get(f"/api/v1/reports/daily?date=2026-12-02&area={town}&format=xlsx", headers=people["leader"])
+    )
+    assert sheet.title == "巡查日报" and sheet.freeze_panes == "A2"
+    assert [c.value for c in column(sheet, "网格编码")] == ["MA"]
+    found = column(sheet, "发现问题")[0]
+    assert found.value == 1 and found.data_type == "n" and found.number_format == "0"
+    assert column(sheet, "已巡")[0].value == "否"

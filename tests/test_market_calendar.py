@@ -223,3 +223,10 @@ def test_a_move_that_would_put_the_team_in_two_places_is_refused(client, town):
     assert move.status_code == 409 and "东村" in move.get_json()["message"]
     assert fetch(client, town).data == before.data  # nothing moved, nothing bumped
     assert client.get("/api/v1/me/notifications", headers=town["member"]).get_json() == []
+
+
+def test_the_spec_documents_the_etag_and_304(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/api/v1/markets/{market_id}/calendar.ics", "/api/v1/patrol-teams/{team_id}/calendar.ics"):
+        responses = paths[path]["get"]["responses"]
+        assert "304" in responses and "ETag" in responses["200"]["headers"]

@@ -30,6 +30,13 @@ blp = Blueprint(
     "markets", __name__, url_prefix="/api/v1", description="Market days, patrol teams and calendars"
 )
 READERS = ("staff", "patrol", "leader", "department")
+CALENDAR_DOC = {
+    "200": {
+        "description": "The calendar; its ETag changes only when the data does",
+        "headers": {"ETag": {"schema": {"type": "string"}}},
+    },
+    "304": {"description": "Not modified: If-None-Match named the current ETag"},
+}
 
 
 def ics_response(occurrences: list[dict], name: str, filename: str) -> Response:
@@ -109,6 +116,7 @@ class MarketCoverage(MethodView):
 class MarketCalendar(MethodView):
     @auth_required(*READERS)
     @blp.response(200, content_type="text/calendar")
+    @blp.doc(responses=CALENDAR_DOC)
     def get(self, market_id):
         """The market's days as an RFC 5545 calendar (30 days back, a year ahead)."""
         user = current_user()
@@ -245,6 +253,7 @@ class TeamCalendar(MethodView):
     @blp.doc(
         security=[],
         parameters=[{"in": "query", "name": "token", "required": True, "schema": {"type": "string"}}],
+        responses=CALENDAR_DOC,
     )
     @blp.response(200, content_type="text/calendar")
     def get(self, team_id):
