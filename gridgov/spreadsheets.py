@@ -37,6 +37,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # XML 1.0 forbids these control characters; openpyxl refuses them rather than writing them.
 ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 MAX_WIDTH = 60
+MAX_TEXT = 32_767  # the most characters a cell holds; Excel refuses to open a file with more
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def _value(kind: str, value):
     if value is None or value == "":
         return None
     if kind == "text":
-        return ILLEGAL.sub("", str(value))
+        return ILLEGAL.sub("", str(value))[:MAX_TEXT]
     if kind == "int":
         return int(value)
     if kind == "money":

@@ -5,6 +5,7 @@ the duty moves with the day and the team is told."""
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import sxtwl
 from icalendar import Calendar
 
 from gridgov.timeutil import LOCAL_TZ
@@ -105,7 +106,9 @@ def test_a_moved_day_keeps_its_uid_and_bumps_sequence(client, town, late_novembe
     assert old[uid(town, rule_day)]["DTSTAMP"].dt < moved_at
     # Labelled by the rule day it replaces (a 逢二 day), not by the new date's lunar day.
     rule_lunar = town["lunar"][rule_day]
-    assert rule_lunar["day"] in (2, 12, 22)
+    held = [sxtwl.fromSolar(*map(int, day.split("-"))) for day in (rule_day, new_day)]  # an outside check
+    assert rule_lunar["day"] == held[0].getLunarDay() and held[0].getLunarDay() in (2, 12, 22)
+    assert held[1].getLunarDay() != held[0].getLunarDay()
     assert f"农历{rule_lunar['name']}" in str(event["SUMMARY"]) and "杨庄集集" not in str(event["SUMMARY"])
     day_after = client.get(f"{town['url']}/occurrences?from={new_day}&to={new_day}", headers=town["staff"])
     moved_in = day_after.get_json()[0]

@@ -135,7 +135,7 @@ class MarketExceptions(MethodView):
     @blp.arguments(ExceptionSchema)
     @blp.response(201, ExceptionSchema)
     def post(self, body, market_id):
-        """Cancel or move one market day, or add an extra one, with a reason."""
+        """Cancel, move or add a market day with a reason; a moved day's teams go with it (409 on a clash)."""
         return services.add_exception(current_user(), market_id, body)
 
 
