@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import flask_smorest
+from flask import Response
 from sqlalchemy import Select, func, select
 
 from gridgov.extensions import db
@@ -23,3 +25,16 @@ def paginate(query: Select, pagination_parameters) -> list:
             select(func.count()).select_from(query.order_by(None).subquery())
         )
     return rows
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint for lists that also answer with a whole set (GeoJSON, .xlsx).
+
+    Such an answer is a ready Response and is not paged, so it carries no X-Pagination header:
+    one that claimed pages would send a client looking for a page 2 that does not exist.
+    """
+
+    def _set_pagination_metadata(self, page_params, result, headers):
+        if isinstance(result, Response):
+            return result, headers
+        return super()._set_pagination_metadata(page_params, result, headers)

@@ -233,3 +233,50 @@ def distance_m(lon: float, lat: float, geom: BaseGeometry) -> float:
     _, nearest = nearest_points(shapely.Point(lon * scale, lat), local)
     _, _, dist = GEOD.inv(lon, lat, nearest.x / scale, nearest.y)
     return float(dist)
+
+
+def _signed_area2(ring: list) -> float:
+    """Twice the signed planar area of a ring in lon/lat: positive when it runs counter-clockwise."""
+    x0, y0 = ring[0][0], ring[0][1]  # relative to the first vertex, for precision
+    return sum(
+        (a[0] - x0) * (b[1] - y0) - (b[0] - x0) * (a[1] - y0) for a, b in zip(ring, ring[1:], strict=False)
+    )
+
+
+def _oriented_polygon(rings: list) -> list:
+    """Exterior ring counter-clockwise, holes clockwise (the right-hand rule of RFC 7946 §3.1.6)."""
+    result = []
+    for index, ring in enumerate(rings):
+        try:
+            area = _signed_area2(ring) if isinstance(ring, list | tuple) and len(ring) >= 4 else 0.0
+        except (TypeError, IndexError):  # malformed: left for the validators to report
+            area = 0.0
+        wrong = area < 0 if index == 0 else area > 0
+        result.append(list(reversed(ring)) if wrong else ring)
+    return result
+
+
+def rfc7946_oriented(value):
+    """A GeoJSON geometry, Feature or FeatureCollection with every polygon wound as RFC 7946 requires.
+
+    Anything else (points, lines, malformed input the validators report) comes back unchanged;
+    the input is never modified.
+    """
+    if not isinstance(value, dict):
+        return value
+    kind = value.get("type")
+    coordinates = value.get("coordinates")
+    if kind == "Polygon" and isinstance(coordinates, list | tuple):
+        return {**value, "coordinates": _oriented_polygon(coordinates)}
+    if kind == "MultiPolygon" and isinstance(coordinates, list | tuple):
+        return {
+            **value,
+            "coordinates": [_oriented_polygon(p) if isinstance(p, list | tuple) else p for p in coordinates],
+        }
+    if kind == "GeometryCollection" and isinstance(value.get("geometries"), list):
+        return {**value, "geometries": [rfc7946_oriented(g) for g in value["geometries"]]}
+    if kind == "Feature":
+        return {**value, "geometry": rfc7946_oriented(value.get("geometry"))}
+    if kind == "FeatureCollection" and isinstance(value.get("features"), list):
+        return {**value, "features": [rfc7946_oriented(f) for f in value["features"]]}
+    return value

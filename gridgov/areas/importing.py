@@ -18,6 +18,7 @@ from gridgov.areas.geometry import (
     area_m2,
     degrees_for_metres,
     parse_area_geometry,
+    rfc7946_oriented,
 )
 from gridgov.areas.models import LEVELS, Area
 from gridgov.areas.services import can_write, get_area, upsert_features
@@ -283,7 +284,8 @@ def coverage(user: User, area_id: int) -> geojson.FeatureCollection:
             if not part.is_empty and size > tolerance:
                 features.append(
                     geojson.Feature(
-                        geometry=mapping(part), properties={"kind": "gap", "area_m2": round(size, 1)}
+                        geometry=rfc7946_oriented(mapping(part)),
+                        properties={"kind": "gap", "area_m2": round(size, 1)},
                     )
                 )
     geoms = [shape(c.geometry) for c in children]
@@ -297,7 +299,7 @@ def coverage(user: User, area_id: int) -> geojson.FeatureCollection:
             if size > tolerance:
                 features.append(
                     geojson.Feature(
-                        geometry=mapping(overlap),
+                        geometry=rfc7946_oriented(mapping(overlap)),
                         properties={
                             "kind": "overlap",
                             "codes": [child.code, children[j].code],

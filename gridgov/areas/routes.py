@@ -1,7 +1,6 @@
 import geojson
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from gridgov.areas import importing, locating, services
 from gridgov.areas.schemas import (
@@ -16,7 +15,7 @@ from gridgov.areas.schemas import (
     WorkerSchema,
 )
 from gridgov.auth.security import auth_required, current_user
-from gridgov.pagination import paginate
+from gridgov.pagination import Blueprint, paginate
 
 blp = Blueprint("areas", __name__, url_prefix="/api/v1/areas", description="Areas and micro-grids")
 

@@ -1,8 +1,16 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from gridgov.areas.crs import CRS_NAMES
+from gridgov.areas.geometry import rfc7946_oriented
 from gridgov.areas.models import LEVELS
 from gridgov.masking import mask_phone
+
+
+class GeoJSONField(fields.Dict):
+    """GeoJSON sent with RFC 7946 winding (exteriors counter-clockwise, holes clockwise)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(rfc7946_oriented(value), attr, obj, **kwargs)
 
 
 class AreaSchema(Schema):
@@ -11,7 +19,13 @@ class AreaSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
     parent_id = fields.Integer(allow_none=True, load_default=None)
-    geometry = fields.Dict(required=True, metadata={"description": "GeoJSON Polygon or MultiPolygon, WGS-84"})
+    geometry = GeoJSONField(
+        required=True,
+        metadata={
+            "description": "GeoJSON Polygon or MultiPolygon, WGS-84; stored and sent with RFC 7946 winding "
+            "(exterior counter-clockwise, holes clockwise) whichever way it was given"
+        },
+    )
 
 
 class AreaUpdateSchema(Schema):
@@ -33,7 +47,10 @@ class AreaQuerySchema(Schema):
     format = fields.String(
         validate=validate.OneOf(["json", "geojson"]),
         load_default="json",
-        metadata={"description": "geojson: the whole filtered set as a FeatureCollection (not paged)"},
+        metadata={
+            "description": "geojson: the whole filtered set as one FeatureCollection, not paged: "
+            "page and page_size are ignored and no X-Pagination header is sent"
+        },
     )
 
 

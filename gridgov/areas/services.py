@@ -7,6 +7,7 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from gridgov.areas.geometry import rfc7946_oriented
 from gridgov.areas.locating import bump_index_version
 from gridgov.areas.models import LEVELS, Area
 from gridgov.areas.scope import area_in_scope, is_global
@@ -48,7 +49,7 @@ def export_geojson(
         [
             geojson.Feature(
                 id=area.id,
-                geometry=area.geometry,
+                geometry=rfc7946_oriented(area.geometry),
                 properties={
                     "id": area.id,
                     "code": area.code,
@@ -106,7 +107,7 @@ def upsert_features(features: list[dict]) -> list[Area]:
         area.name = props["name"]
         area.level = props["level"]
         area.parent_id = parent.id if parent else None
-        area.geometry = by_code[code].get("geometry")
+        area.geometry = rfc7946_oriented(by_code[code].get("geometry"))
         _set_bbox(area)
         if area.id is None:
             db.session.add(area)

@@ -499,7 +499,9 @@ def wages_page():
         status=status,
         statuses=sorted({s for sources in wage_services.MOVES.values() for s in sources}),
         xlsx_url=url_for(
-            "wages.Ledger", **{"from": start.isoformat(), "to": end.isoformat(), "format": "xlsx"}
+            "wages.Ledger",
+            **{"from": start.isoformat(), "to": end.isoformat(), "format": "xlsx"},
+            **({"status": status} if status else {}),
         ),
         is_officer=user.has_role("admin", *OFFICERS),
     )

@@ -1,6 +1,5 @@
 from flask import Response, current_app, request, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from gridgov.auth.security import auth_required, current_user
@@ -24,7 +23,7 @@ from gridgov.issues.schemas import (
     WhistleSchema,
 )
 from gridgov.issues.stats import StatsQuerySchema, StatsRowSchema
-from gridgov.pagination import paginate
+from gridgov.pagination import Blueprint, paginate
 
 blp = Blueprint(
     "issues", __name__, url_prefix="/api/v1", description="Grid issues: report, dispatch, fix, verify"

@@ -169,7 +169,15 @@ class IssueQuerySchema(Schema):
         validate=validate.OneOf(LOCATED_BY),
         metadata={"description": "nearest: reports placed at the nearest micro-grid, to be confirmed"},
     )
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "geojson", "xlsx"]))
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "geojson", "xlsx"]),
+        metadata={
+            "description": "json: pages (X-Pagination). geojson and xlsx: the whole filtered set (up to "
+            "10 000 issues) in one answer, not paged: page and page_size are ignored and no X-Pagination "
+            "header is sent"
+        },
+    )
 
     @validates_schema
     def parse_bbox(self, data, **kwargs):

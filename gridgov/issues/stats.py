@@ -13,13 +13,11 @@ Definitions (also in the API docs), for issues in scope and in the period [from,
 
 from __future__ import annotations
 
-import io
 import statistics
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 from marshmallow import Schema, fields, validate
-from openpyxl import Workbook
 from sqlalchemy import or_, select
 
 from gridgov.areas.models import Area
@@ -28,6 +26,7 @@ from gridgov.auth.models import User
 from gridgov.extensions import db
 from gridgov.issues.models import Category, Department, Issue
 from gridgov.issues.queries import visible
+from gridgov.spreadsheets import Column, workbook
 from gridgov.timeutil import LOCAL_TZ
 
 GROUPS = ("grid", "community", "department", "category", "worker")
@@ -163,88 +162,65 @@ def issue_figures(user: User, query: dict) -> list[dict]:
     return result
 
 
-def _workbook(title: str, headers: list[str], rows: list[list]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def figures_xlsx(rows: list[dict], group_by: str) -> bytes:
-    headers = [
-        "编码",
-        "名称",
-        "上报数",
-        "办结数",
-        "办结率",
-        "到期数",
-        "延期数",
-        "按期办结数",
-        "按期办结率",
-        "返工次数",
-        "返工率",
-        "处置时长中位数（小时）",
+    columns = [
+        ("key", Column("编码")),
+        ("name", Column("名称")),
+        ("reported", Column("上报数", "int")),
+        ("closed", Column("办结数", "int")),
+        ("closure_rate", Column("办结率", "rate")),
+        ("due", Column("到期数", "int")),
+        ("deferred", Column("延期数", "int")),
+        ("closed_on_time", Column("按期办结数", "int")),
+        ("on_time_rate", Column("按期办结率", "rate")),
+        ("rework_count", Column("返工次数", "int")),
+        ("rework_rate", Column("返工率", "rate")),
+        ("median_handling_hours", Column("处置时长中位数（小时）", "number")),
     ]
-    keys = [
-        "key",
-        "name",
-        "reported",
-        "closed",
-        "closure_rate",
-        "due",
-        "deferred",
-        "closed_on_time",
-        "on_time_rate",
-        "rework_count",
-        "rework_rate",
-        "median_handling_hours",
-    ]
-    return _workbook(
-        f"按{ {'grid': '网格', 'community': '社区', 'department': '部门', 'category': '类别', 'worker': '网格员'}[group_by] }统计",
-        headers,
-        [[r[k] for k in keys] for r in rows],
+    group = {
+        "grid": "网格",
+        "community": "社区",
+        "department": "部门",
+        "category": "类别",
+        "worker": "网格员",
+    }
+    return workbook(
+        f"按{group[group_by]}统计",
+        [column for _, column in columns],
+        [[r[key] for key, _ in columns] for r in rows],
     )
 
 
 def issues_xlsx(issues: list[Issue]) -> bytes:
     categories = {c.id: c.name_zh for c in db.session.scalars(select(Category))}
     areas = dict(db.session.execute(select(Area.id, Area.name)).all())
-
-    def local(value):
-        return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
-
-    headers = [
-        "编号",
-        "类别",
-        "描述",
-        "所在网格",
-        "状态",
-        "上报时间",
-        "派遣时间",
-        "办理时限",
-        "办结时间",
-        "按期",
-        "返工次数",
+    columns = [
+        Column("编号", "int"),
+        Column("类别"),
+        Column("描述"),
+        Column("所在网格"),
+        Column("状态"),
+        Column("上报时间", "datetime"),
+        Column("派遣时间", "datetime"),
+        Column("办理时限", "datetime"),
+        Column("办结时间", "datetime"),
+        Column("按期"),
+        Column("返工次数", "int"),
     ]
-    rows = [
+    rows = (
         [
             i.id,
             categories.get(i.category_id),
             i.description,
             areas.get(i.area_id),
             i.status,
-            local(i.received_at),
-            local(i.dispatched_at),
-            local(i.deadline),
-            local(i.closed_at),
-            "" if i.closed_on_time is None else ("是" if i.closed_on_time else "否"),
+            i.received_at,
+            i.dispatched_at,
+            i.deadline,
+            i.closed_at,
+            None if i.closed_on_time is None else ("是" if i.closed_on_time else "否"),
             i.rework_count,
         ]
         for i in issues
-    ]
-    return _workbook("网格问题台账", headers, rows)
+    )
+    return workbook("网格问题台账", columns, rows)

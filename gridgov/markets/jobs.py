@@ -13,6 +13,7 @@ from sqlalchemy import select
 from gridgov.areas.models import Area
 from gridgov.auth.models import User, UserArea, UserRole
 from gridgov.extensions import db
+from gridgov.markets.feeds import market_title
 from gridgov.markets.models import Market, PatrolTeamMember
 from gridgov.markets.services import compute_occurrences
 from gridgov.notifications.models import Notification
@@ -70,7 +71,8 @@ def _reminder_text(kind: str, occ: dict) -> tuple[str, str]:
     when = "明日" if kind == "market_reminder_evening" else "今日"
     teams = "、".join(t["name"] for t in occ["teams"]) or "（尚未安排巡防队）"
     start, end = occ["start"][11:16], occ["end"][11:16]
-    title = f"{when}集市：{occ['market_name']}（农历{occ['lunar']['name']}）"
+    lunar = occ.get("rule_lunar") or occ["lunar"]  # a moved day is known by its rule day
+    title = f"{when}集市：{occ['market_name']}（农历{lunar['name']}）"
     body = (
         f"{occ['date']} {start}–{end}，值守：{teams}。请于 {start} 前到岗，引导流动商贩进入指定摊区，"
         f"劝离占道经营，保持主干道畅通。"
@@ -153,7 +155,7 @@ def market_correction_drafts(now: datetime) -> list[Draft]:
                         due,
                         user_id,
                         f"更正：{name} {data['date']} 集市{'取消' if status == 'cancelled' else '改期'}",
-                        f"{data['date']} 的{name}集市{'取消' if status == 'cancelled' else '改期'}{moved}{reason}。",
+                        f"{data['date']} 的{market_title(name)}{'取消' if status == 'cancelled' else '改期'}{moved}{reason}。",
                         market.area_id,
                         data,
                         urgent=True,
@@ -168,7 +170,7 @@ def market_correction_drafts(now: datetime) -> list[Draft]:
                     due,
                     user_id,
                     f"更正：您不再值守 {name} {data['date']} 集市",
-                    f"{data['date']} 的{name}集市值守已调整，您无需到岗。",
+                    f"{data['date']} 的{market_title(name)}值守已调整，您无需到岗。",
                     market.area_id,
                     data,
                     urgent=True,

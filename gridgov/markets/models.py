@@ -29,6 +29,26 @@ class Market(db.Model):
     zones: Mapped[dict | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped when a change moves every occurrence (hours, rule, active): calendars' SEQUENCE.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MarketDayRevision(db.Model):
+    """How often one occurrence, named by its rule day, has changed (moved, cancelled, restored)
+    and when it last changed in any way (duty too): a calendar's SEQUENCE and LAST-MODIFIED.
+
+    Kept when the exception that caused it is removed, so the count never goes back.
+    """
+
+    __tablename__ = "market_day_revisions"
+    __table_args__ = (UniqueConstraint("market_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    market_id: Mapped[int] = mapped_column(ForeignKey("markets.id", ondelete="CASCADE"), index=True)
+    date: Mapped[date] = mapped_column(Date)  # the rule day (the UID's date), not where it moved
+    sequence: Mapped[int] = mapped_column(default=0)
+    revised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class MarketException(db.Model):

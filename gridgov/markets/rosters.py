@@ -19,6 +19,7 @@ from gridgov.errors import Conflict, Invalid, NotFound
 from gridgov.extensions import db
 from gridgov.i18n import Msg
 from gridgov.markets.models import Market, MarketAssignment, MarketCheckin, PatrolTeam, PatrolTeamMember
+from gridgov.markets.revisions import bump_day, rule_days
 from gridgov.markets.services import (
     _check_range,
     compute_occurrences,
@@ -26,6 +27,7 @@ from gridgov.markets.services import (
     markets_query,
     scheduled_on,
 )
+from gridgov.notifications.outbox import Draft, enqueue
 from gridgov.timeutil import LOCAL_TZ, local_today, utcnow
 
 
@@ -169,6 +171,56 @@ def _conflicts_for_team_days(team: PatrolTeam) -> list[Msg]:
     return found
 
 
+def move_duty(market: Market, from_day: date, to_day: date) -> None:
+    """Move the teams on duty at a market day with the day, and tell their members (no commit).
+
+    Decided: the duty moves with the day (the same people know the market and the stall
+    holders). A team that would then be at two overlapping markets refuses the move with 409
+    naming the clash; a team already on the new day simply keeps that duty.
+    """
+    moving = list(
+        db.session.scalars(
+            select(MarketAssignment)
+            .where(MarketAssignment.market_id == market.id, MarketAssignment.date == from_day)
+            .order_by(MarketAssignment.id)
+        )
+    )
+    if not moving:
+        return
+    already = set(
+        db.session.scalars(
+            select(MarketAssignment.team_id).where(
+                MarketAssignment.market_id == market.id, MarketAssignment.date == to_day
+            )
+        )
+    )
+    now = utcnow()
+    drafts = []
+    for assignment in moving:
+        team = db.session.get(PatrolTeam, assignment.team_id)
+        conflict = None if team.id in already else find_conflict(team, market, to_day)
+        if conflict:
+            db.session.rollback()
+            raise Conflict(conflict)
+        if team.id in already:
+            db.session.delete(assignment)
+        else:
+            assignment.date = to_day
+        title = f"值守改期：{market.name} {from_day} 改至 {to_day}"
+        body = (
+            f"{market.name}原定 {from_day} 的集市改至 {to_day}（{market.start_time:%H:%M}–"
+            f"{market.end_time:%H:%M}），{team.name}的值守随之改到 {to_day}，{from_day} 无需到岗。"
+        )
+        data = {"market_id": market.id, "date": to_day.isoformat(), "from": from_day.isoformat()}
+        subject = f"market:{market.id}:{from_day}:{to_day}"
+        drafts += [
+            Draft("market_duty_moved", subject, now, member, title, body, market.area_id, data)
+            for member in team.member_ids
+        ]
+    db.session.flush()
+    enqueue(drafts, now)
+
+
 def _held_dates(market: Market, start: date, end: date) -> list[date]:
     return [
         date.fromisoformat(o["date"]) for o in compute_occurrences([market], start, end, with_cancelled=False)
@@ -216,6 +268,8 @@ def assign(user: User, market_id: int, data: dict) -> list[MarketAssignment]:
         pending.append((team.id, market, day))
         made.append(MarketAssignment(market_id=market.id, date=day, team_id=team.id))
     db.session.add_all(made)
+    for rule_day in set(rule_days(market.id, sorted({a.date for a in made})).values()):
+        bump_day(market.id, rule_day, significant=False)
     db.session.commit()
     return made
 
@@ -229,6 +283,7 @@ def unassign(user: User, assignment_id: int) -> None:
     )
     if assignment is None:
         raise NotFound()
+    bump_day(assignment.market_id, rule_days(assignment.market_id, [assignment.date])[assignment.date], False)
     db.session.delete(assignment)
     db.session.commit()
 

@@ -1,10 +1,13 @@
-from flask import Response, url_for
+import hashlib
+
+from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from gridgov.auth.security import auth_required, current_user
 from gridgov.markets import rosters, services
-from gridgov.markets.feeds import build_calendar
+from gridgov.markets.feeds import build_calendar, market_title
+from gridgov.markets.revisions import with_revisions
 from gridgov.markets.schemas import (
     AssignmentSchema,
     AssignSchema,
@@ -27,12 +30,23 @@ blp = Blueprint(
     "markets", __name__, url_prefix="/api/v1", description="Market days, patrol teams and calendars"
 )
 READERS = ("staff", "patrol", "leader", "department")
+CALENDAR_DOC = {
+    "200": {
+        "description": "The calendar; its ETag changes only when the data does",
+        "headers": {"ETag": {"schema": {"type": "string"}}},
+    },
+    "304": {"description": "Not modified: If-None-Match named the current ETag"},
+}
 
 
-def ics_response(body: bytes, filename: str) -> Response:
+def ics_response(occurrences: list[dict], name: str, filename: str) -> Response:
+    """The calendar with an ETag of its bytes: unchanged data answers If-None-Match with 304."""
+    body = build_calendar(name, with_revisions(occurrences))
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    response.headers["Cache-Control"] = "no-cache"  # may be stored, but asked again each time
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    return response.make_conditional(request)
 
 
 @blp.route("/markets")
@@ -102,13 +116,17 @@ class MarketCoverage(MethodView):
 class MarketCalendar(MethodView):
     @auth_required(*READERS)
     @blp.response(200, content_type="text/calendar")
+    @blp.doc(responses=CALENDAR_DOC)
     def get(self, market_id):
         """The market's days as an RFC 5545 calendar (30 days back, a year ahead)."""
         user = current_user()
         market = services.get_market(user, market_id)
         start, end = services.default_window(local_today())
-        body = build_calendar(market.name, services.occurrences(user, market_id, start, end))
-        return ics_response(body, f"market-{market_id}.ics")
+        return ics_response(
+            services.occurrences(user, market_id, start, end),
+            market_title(market.name),
+            f"market-{market_id}.ics",
+        )
 
 
 @blp.route("/markets/<int:market_id>/exceptions")
@@ -117,7 +135,7 @@ class MarketExceptions(MethodView):
     @blp.arguments(ExceptionSchema)
     @blp.response(201, ExceptionSchema)
     def post(self, body, market_id):
-        """Cancel or move one market day, or add an extra one, with a reason."""
+        """Cancel, move or add a market day with a reason; a moved day's teams go with it (409 on a clash)."""
         return services.add_exception(current_user(), market_id, body)
 
 
@@ -235,15 +253,13 @@ class TeamCalendar(MethodView):
     @blp.doc(
         security=[],
         parameters=[{"in": "query", "name": "token", "required": True, "schema": {"type": "string"}}],
+        responses=CALENDAR_DOC,
     )
     @blp.response(200, content_type="text/calendar")
     def get(self, team_id):
         """The team's duty days as a calendar; the secret token in the URL replaces a login."""
-        from flask import request
-
         team = rosters.team_by_feed_token(team_id, request.args.get("token", ""))
         start, end = services.default_window(local_today())
         return ics_response(
-            build_calendar(f"{team.name} 值守", rosters.team_occurrences(team, start, end)),
-            f"team-{team_id}.ics",
+            rosters.team_occurrences(team, start, end), f"{team.name} 值守", f"team-{team_id}.ics"
         )

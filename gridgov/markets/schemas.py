@@ -3,6 +3,7 @@ from datetime import time
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gridgov.areas.crs import CRS_NAMES
+from gridgov.areas.schemas import GeoJSONField
 from gridgov.markets.rules import describe
 from gridgov.markets.schedule import MISSING_DAY_POLICIES
 
@@ -36,10 +37,10 @@ class MarketSchema(Schema):
     )
     start_time = fields.Time(load_default=time(7, 0), format="%H:%M")
     end_time = fields.Time(load_default=time(12, 0), format="%H:%M")
-    zones = fields.Dict(
+    zones = GeoJSONField(
         allow_none=True,
         load_default=None,
-        metadata={"description": "Vending zones: a GeoJSON FeatureCollection of polygons"},
+        metadata={"description": "Vending zones: a GeoJSON FeatureCollection of polygons (RFC 7946 winding)"},
     )
     active = fields.Boolean(dump_only=True)
 
@@ -112,6 +113,9 @@ class OccurrenceSchema(Schema):
     reason = fields.String()
     moved_to = fields.String()
     moved_from = fields.String()
+    rule_lunar = fields.Nested(
+        LunarSchema, metadata={"description": "for a day moved here: the lunar date of the rule day it replaces"}
+    )
     added = fields.Boolean()
     exception_id = fields.Integer()
     blackout_id = fields.Integer()

@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 
 from sqlalchemy import select
 
+from gridgov.areas.geometry import rfc7946_oriented
 from gridgov.areas.models import Area
 from gridgov.areas.scope import area_in_scope
 from gridgov.areas.services import get_area
@@ -16,6 +17,7 @@ from gridgov.errors import Conflict, Invalid, NotFound
 from gridgov.extensions import db
 from gridgov.i18n import Msg
 from gridgov.markets.models import Market, MarketAssignment, MarketBlackout, MarketException, PatrolTeam
+from gridgov.markets.revisions import bump_day, bump_market
 from gridgov.markets.rules import RuleError, parse_rule
 from gridgov.markets.schedule import DayTable, LunarBlackout
 
@@ -82,7 +84,7 @@ def create_market(user: User, data: dict) -> Market:
         missing_day=data["missing_day"],
         start_time=data["start_time"],
         end_time=data["end_time"],
-        zones=data.get("zones"),
+        zones=rfc7946_oriented(data.get("zones")),
     )
     db.session.add(market)
     db.session.commit()
@@ -93,19 +95,31 @@ def update_market(user: User, market_id: int, changes: dict) -> Market:
     """Change a market's name, rule, hours, zones or missing-day policy (commits)."""
     market = get_market(user, market_id)
     _writable_area(user, market.area_id)
+    before = _calendar_facts(market)
     if "rule" in changes:
         market.rule = _rule(changes["rule"])
         market.rule_text = changes["rule"] if isinstance(changes["rule"], str) else None
     for field in ("name", "start_time", "end_time", "zones", "missing_day", "active"):
         if field in changes:
-            setattr(market, field, changes[field])
+            setattr(market, field, rfc7946_oriented(changes[field]) if field == "zones" else changes[field])
     _check_hours(market.start_time, market.end_time)
+    after = _calendar_facts(market)
+    if before != after:
+        bump_market(market, significant=before[1:] != after[1:])
     db.session.commit()
     return market
 
 
+def _calendar_facts(market: Market) -> tuple:
+    """What a calendar shows of every occurrence: its name, then what moves them (hours, days)."""
+    return (market.name, market.start_time, market.end_time, market.rule, market.missing_day, market.active)
+
+
 def add_exception(user: User, market_id: int, data: dict) -> MarketException:
-    """Cancel or move one occurrence, or add an extra market day, with a reason (commits)."""
+    """Cancel or move one occurrence, or add an extra market day, with a reason (commits).
+
+    A moved day keeps its teams: their duty moves with it and their members are told.
+    """
     market = get_market(user, market_id)
     _writable_area(user, market.area_id)
     kind, day, new_date = data["action"], data["date"], data.get("new_date")
@@ -142,11 +156,17 @@ def add_exception(user: User, market_id: int, data: dict) -> MarketException:
         created_by=user.id,
     )
     db.session.add(exception)
+    bump_day(market.id, day)
+    if kind == "move":
+        from gridgov.markets.rosters import move_duty
+
+        move_duty(market, day, new_date)
     db.session.commit()
     return exception
 
 
 def remove_exception(user: User, market_id: int, exception_id: int) -> None:
+    """Undo a cancellation, move or addition; a moved day's teams go back with it (commits)."""
     market = get_market(user, market_id)
     _writable_area(user, market.area_id)
     exception = db.session.scalar(
@@ -156,6 +176,11 @@ def remove_exception(user: User, market_id: int, exception_id: int) -> None:
     )
     if exception is None:
         raise NotFound()
+    bump_day(market.id, exception.date)
+    if exception.kind == "move":
+        from gridgov.markets.rosters import move_duty
+
+        move_duty(market, exception.new_date, exception.date)
     db.session.delete(exception)
     db.session.commit()
 
@@ -309,7 +334,12 @@ def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, 
             if market_blackouts and status == "scheduled":
                 for blackout, blackout_rule in market_blackouts:
                     if blackout_rule.covers(lunar_of[day]):
-                        entry = {"status": "cancelled", "reason": blackout.name, "blackout_id": blackout.id}
+                        entry = {  # a day moved into the closure keeps where it came from
+                            **(entry or {}),
+                            "status": "cancelled",
+                            "reason": blackout.name,
+                            "blackout_id": blackout.id,
+                        }
                         status = "cancelled"
                         break
             if status != "scheduled" and not with_cancelled:
@@ -330,6 +360,8 @@ def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, 
             }
             if entry is not None:
                 item.update(entry)
+                if "moved_from" in entry:  # labelled by the rule day it replaces
+                    item["rule_lunar"] = facts[date.fromisoformat(entry["moved_from"])][1]
             by_day[day].append(item)
     out: list[dict] = []
     for day_items in by_day.values():  # the table's days are in date order

@@ -13,6 +13,7 @@ from gridgov.auth.models import User, UserArea, UserRole
 from gridgov.extensions import db
 from gridgov.issues.models import OPEN_STATUSES, Issue
 from gridgov.patrols.models import DailyReport, Patrol, PatrolGrid, PatrolPlan
+from gridgov.spreadsheets import Column, workbook
 from gridgov.timeutil import LOCAL_TZ, utcnow
 from gridgov.workcal.services import work_calendar
 
@@ -245,3 +246,31 @@ def freeze_day(day: date, now: datetime | None = None) -> int:
         made += 1
     db.session.commit()
     return made
+
+
+def daily_report_xlsx(report: dict) -> bytes:
+    """The day's per-micro-grid rows as a spreadsheet."""
+    columns = [
+        Column("网格编码"),
+        Column("微网格"),
+        Column("应巡"),
+        Column("已巡"),
+        Column("计入巡查次数", "int"),
+        Column("发现问题", "int"),
+        Column("当日整改", "int"),
+        Column("超期", "int"),
+    ]
+    rows = [
+        [
+            r["code"],
+            r["name"],
+            "是" if r["due"] else "否",
+            "是" if r["covered"] else "否",
+            r["patrols_counted"],
+            r["issues_found"],
+            r["fixed_same_day"],
+            r["overdue"],
+        ]
+        for r in report["micro_grids"]
+    ]
+    return workbook("巡查日报", columns, rows)

@@ -3,7 +3,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from gridgov.auth.security import auth_required, current_user
-from gridgov.issues.stats import _workbook
 from gridgov.pagination import paginate
 from gridgov.patrols import reports, services
 from gridgov.patrols.schemas import (
@@ -115,24 +114,7 @@ class DailyReport(MethodView):
         """The day's report for an area (frozen at 23:59; later data shows as a correction); format=xlsx."""
         report = reports.daily_report(current_user(), query["area"], query["date"])
         if query["format"] == "xlsx":
-            rows = [
-                [
-                    r["code"],
-                    r["name"],
-                    "是" if r["due"] else "否",
-                    "是" if r["covered"] else "否",
-                    r["patrols_counted"],
-                    r["issues_found"],
-                    r["fixed_same_day"],
-                    r["overdue"],
-                ]
-                for r in report["micro_grids"]
-            ]
-            body = _workbook(
-                "巡查日报",
-                ["网格编码", "微网格", "应巡", "已巡", "计入巡查次数", "发现问题", "当日整改", "超期"],
-                rows,
-            )
+            body = reports.daily_report_xlsx(report)
             return Response(
                 body,
                 mimetype=XLSX,

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from gridgov.auth.models import User
 from gridgov.extensions import db
-from gridgov.issues.stats import _workbook
 from gridgov.masking import mask_name
+from gridgov.spreadsheets import Column, workbook
 from gridgov.timeutil import LOCAL_TZ
 from gridgov.wages.identity import fen_to_yuan
 from gridgov.wages.models import Interview, Notice, Payment, SiteVisit, WageCase, WageParty
@@ -85,33 +85,43 @@ def ledger(user: User, start: date, end: date, status: str | None = None) -> lis
 
 
 def ledger_xlsx(rows: list[dict]) -> bytes:
-    headers = [
-        "案件编号",
-        "收案日期",
-        "投诉人",
-        "项目",
-        "当事方",
-        "投诉金额（元）",
-        "已支付（元）",
-        "未支付（元）",
-        "状态",
-        "承办人",
-        "结案日期",
+    columns = [
+        ("number", Column("案件编号")),
+        ("received_at", Column("收案日期", "date")),
+        ("claimant", Column("投诉人")),
+        ("project", Column("项目")),
+        ("parties", Column("当事方")),
+        ("claimed", Column("投诉金额（元）", "money")),
+        ("paid", Column("已支付（元）", "money")),
+        ("outstanding", Column("未支付（元）", "money")),
+        ("status_text", Column("状态")),
+        ("officer", Column("承办人")),
+        ("closed", Column("结案日期", "date")),
     ]
-    keys = [
-        "number",
-        "received_at",
-        "claimant",
-        "project",
-        "parties",
-        "claimed",
-        "paid",
-        "outstanding",
-        "status_text",
-        "officer",
-        "closed",
-    ]
-    return _workbook("欠薪案件台账", headers, [[r[k] for k in keys] for r in rows])
+    return workbook(
+        "欠薪案件台账", [column for _, column in columns], [[r[key] for key, _ in columns] for r in rows]
+    )
+
+
+FIGURE_COLUMNS = [
+    ("sites_visited", Column("走访工地数", "int")),
+    ("site_visits", Column("走访次数", "int")),
+    ("reminder_notices", Column("提醒单", "int")),
+    ("supervision_orders", Column("督办单", "int")),
+    ("interviews", Column("约谈次数", "int")),
+    ("arrears_cases", Column("欠薪案件数", "int")),
+    ("employment_problems_corrected", Column("纠正用工问题", "int")),
+    ("amount_recovered", Column("追回金额（元）", "money")),
+    ("cases_closed", Column("结案数", "int")),
+    ("closed_on_time", Column("按期结案数", "int")),
+]
+
+
+def figures_xlsx(values: dict, start: date, end: date) -> bytes:
+    """The period figures as one row, after the period's first and last day."""
+    columns = [Column("起始日期", "date"), Column("截止日期", "date")]
+    columns += [column for _, column in FIGURE_COLUMNS]
+    return workbook("根治欠薪工作数据", columns, [[start, end, *(values[key] for key, _ in FIGURE_COLUMNS)]])
 
 
 def figures(user: User, start: date, end: date) -> dict:

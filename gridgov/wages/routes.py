@@ -18,6 +18,7 @@ from gridgov.wages.schemas import (
     ClaimReceiptSchema,
     ClaimSchema,
     FiguresSchema,
+    LedgerListQuerySchema,
     LedgerQuerySchema,
     LedgerRowSchema,
     MonthQuerySchema,
@@ -170,7 +171,7 @@ class NoticePrint(MethodView):
 @blp.route("/wage-cases/ledger")
 class Ledger(MethodView):
     @auth_required(*OFFICERS, "leader")
-    @blp.arguments(LedgerQuerySchema, location="query")
+    @blp.arguments(LedgerListQuerySchema, location="query")
     @blp.response(200, LedgerRowSchema(many=True))
     @blp.doc(
         responses={
@@ -187,7 +188,7 @@ class Ledger(MethodView):
     )
     def get(self, query):
         """The case ledger (台账) for a period; format=xlsx for the spreadsheet with Chinese headers."""
-        rows = ledger.ledger(current_user(), query["from_"], query["to"])
+        rows = ledger.ledger(current_user(), query["from_"], query["to"], query.get("status"))
         if query["format"] == "xlsx":
             return Response(
                 ledger.ledger_xlsx(rows),
@@ -202,9 +203,27 @@ class Figures(MethodView):
     @auth_required(*OFFICERS, "leader")
     @blp.arguments(LedgerQuerySchema, location="query")
     @blp.response(200, FiguresSchema)
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "OK",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Figures"}},
+                    XLSX: {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    )
     def get(self, query):
-        """Sites visited, notices, orders, cases, problems corrected, amount recovered, closures in a period."""
-        return ledger.figures(current_user(), query["from_"], query["to"])
+        """Sites visited, notices, orders, cases, problems corrected, amount recovered, closures; format=xlsx."""
+        values = ledger.figures(current_user(), query["from_"], query["to"])
+        if query["format"] == "xlsx":
+            return Response(
+                ledger.figures_xlsx(values, query["from_"], query["to"]),
+                mimetype=XLSX,
+                headers={"Content-Disposition": 'attachment; filename="wage-figures.xlsx"'},
+            )
+        return values
 
 
 @blp.route("/wage-cases/spot-checks")

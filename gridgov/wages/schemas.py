@@ -5,6 +5,7 @@ from gridgov.masking import mask_account, mask_id_number, mask_name, mask_phone
 from gridgov.wages.crypto import decrypt
 from gridgov.wages.identity import fen_to_yuan
 from gridgov.wages.models import PARTY_ROLES
+from gridgov.wages.services import STATUS_ZH
 
 
 class ClaimantSchema(Schema):
@@ -201,6 +202,12 @@ class LedgerQuerySchema(Schema):
     from_ = fields.Date(required=True, data_key="from")
     to = fields.Date(required=True)
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "xlsx"]))
+
+
+class LedgerListQuerySchema(LedgerQuerySchema):
+    status = fields.String(
+        validate=validate.OneOf(list(STATUS_ZH)), metadata={"description": "only cases in this status"}
+    )
 
 
 class LedgerRowSchema(Schema):
