@@ -13,9 +13,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from gridgov.areas.models import Area
+from gridgov.auth.models import ConsoleSession, User
 from gridgov.extensions import db
-from gridgov.issues.models import Issue, Upload
+from gridgov.issues.models import Department, Issue, Upload
+from gridgov.markets.models import MarketCheckin, PatrolTeam
 from gridgov.patrols.models import Patrol, PatrolPoint
+from gridgov.timeutil import local_today, utcnow
 from tests import test_console_browser as console
 
 # The console's browser tests' fixtures: one Chromium per module, a live server with the demo.
@@ -290,3 +294,116 @@ def test_shell_starts_offline_and_is_installable(phone, server):
     report(page, "无网启动 楼道堆物")
     wait_states(page, {"无网启动 楼道堆物": "waiting"})
     shot(page, "offline-start")
+
+
+def test_a_session_that_expired_offline_keeps_the_queue_and_sends_after_sign_in(phone, server, demo):
+    context, page = phone()
+    context.set_offline(True)
+    report(page, "过期会话 楼道堆物")
+    # While the phone is offline the session ends on the server (expiry, or staff disabled it).
+    worker = db.session.scalar(select(User).where(User.username == WORKER))
+    for row in db.session.scalars(select(ConsoleSession).where(ConsoleSession.user_id == worker.id)):
+        row.revoked_at = utcnow()
+    db.session.commit()
+    context.set_offline(False)
+    page.wait_for_selector("#signin-note", state="visible")
+    assert "重新登录" in page.inner_text("#signin-note")
+    assert page.input_value("#signin-form input[name=username]") == WORKER
+    assert issues_with("过期会话") == []
+    shot(page, "signin-expired")
+    page.fill("#signin-form input[name=password]", demo["password"])
+    page.click("#signin-form button")
+    page.wait_for_selector("#app", state="visible")
+    page.click('#tabs [data-screen="report"]')
+    wait_states(page, {"过期会话 楼道堆物": "sent"})
+    issues = issues_with("过期会话")
+    assert len(issues) == 1 and photo_count(issues[0]) == 1
+
+
+def _act(client, headers, issue_id, action, **data):
+    return client.post(f"/api/v1/issues/{issue_id}/actions", json={"action": action, **data}, headers=headers)
+
+
+def test_tasks_start_fix_verify_and_the_apis_409(phone, server, client, auth_headers):
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    staff, dept = auth_headers(users["staff_huangtai"]), auth_headers(users["dept_urban"])
+    weeds, stairwell = (issues_with(text)[0] for text in ("杂草丛生", "堵塞消防通道"))
+    assert _act(client, staff, weeds.id, "dispatch", assignee_id=users[WORKER].id).status_code == 200
+    # Someone else's fix in his grid, for him to verify.
+    cg = db.session.scalar(select(Department).where(Department.code == "CG"))
+    assert _act(client, staff, stairwell.id, "dispatch", department_id=cg.id).status_code == 200
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "gray").save(buffer, "JPEG")
+    fix_photo = client.post(
+        "/api/v1/uploads",
+        data={"file": (io.BytesIO(buffer.getvalue()), "fix.jpg")},
+        headers=dept,
+        content_type="multipart/form-data",
+    ).json["id"]
+    fixed = _act(client, dept, stairwell.id, "fix", note="纸箱已清走", photos=[fix_photo])
+    assert fixed.status_code == 200, fixed.json
+
+    context, page = phone()
+    page.click('#tabs [data-screen="tasks"]')
+    task = page.locator(f'#task-list li[data-issue="{weeds.id}"]')
+    assert task.get_attribute("data-status") == "dispatched"
+    shot(page, "tasks")
+    task.locator("button.act-start").click()
+    page.wait_for_selector(f'#task-list li[data-issue="{weeds.id}"][data-status="in_progress"]')
+    # The office defers it meanwhile: his "fixed" meets the API's 409, word for word.
+    assert _act(client, staff, weeds.id, "defer", note="等待物业配合").status_code == 200
+    task = page.locator(f'#task-list li[data-issue="{weeds.id}"]')
+    task.locator("input[name=note]").fill("已除草")
+    task.locator("input[name=photo]").set_input_files([photo("green")])
+    task.locator("button.act-fix").click()
+    task.locator(".task-error:not(:empty)").wait_for()
+    refused = _act(client, auth_headers(users[WORKER]), weeds.id, "fix", note="已除草", photos=[fix_photo])
+    assert refused.status_code == 409
+    assert task.locator(".task-error").inner_text() == refused.json["message"]
+    shot(page, "tasks-409")
+    db.session.expire_all()
+    assert db.session.get(Issue, weeds.id).status == "deferred"
+    # He verifies the department's fix of the stairwell.
+    page.locator(f'#task-list li[data-issue="{stairwell.id}"] button.act-pass').click()
+    page.wait_for_selector(f'#task-list li[data-issue="{stairwell.id}"]', state="detached")
+    db.session.expire_all()
+    assert db.session.get(Issue, stairwell.id).status == "closed"
+
+
+def test_market_duty_lists_his_teams_days_and_checks_in(phone, server, client, auth_headers):
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    staff = auth_headers(users["staff_zunhua"])
+    village = db.session.scalar(select(Area).where(Area.code == "410471100201"))
+    market = client.post(
+        "/api/v1/markets",
+        json={
+            "name": "每日早市",
+            "area_id": village.id,
+            "rule": {"calendar": "weekly", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
+            "start_time": "00:00",
+            "end_time": "23:59",
+        },
+        headers=staff,
+    )
+    assert market.status_code == 201, market.json
+    team = db.session.scalar(select(PatrolTeam).where(PatrolTeam.name == "遵化店镇巡防一队"))
+    today = local_today().isoformat()
+    assigned = client.post(
+        f"/api/v1/markets/{market.json['id']}/assignments",
+        json={"team_ids": [team.id], "date": today},
+        headers=staff,
+    )
+    assert assigned.status_code in (200, 201), assigned.json
+    context, page = phone("patrol_zunhua", where={"longitude": 113.2021, "latitude": 33.7416, "accuracy": 6})
+    page.click('#tabs [data-screen="market"]')
+    day = page.locator(f'#market-list li[data-market="{market.json["id"]}"][data-date="{today}"]')
+    assert "mine" in day.get_attribute("class") and "遵化店镇巡防一队" in day.inner_text()
+    page.wait_for_function("document.querySelector('#gps').textContent.includes('±')")
+    day.locator("button.checkin").click()
+    day.locator(".checkin-result:not(:empty)").wait_for()
+    assert "已签到" in day.inner_text() and "在集市范围内" in day.inner_text()
+    shot(page, "market")
+    checkins = db.session.scalars(
+        select(MarketCheckin).where(MarketCheckin.market_id == market.json["id"])
+    ).all()
+    assert [(c.user_id, c.inside) for c in checkins] == [(users["patrol_zunhua"].id, True)]
