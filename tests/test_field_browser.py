@@ -71,6 +71,15 @@ def sign_in(page, username: str, password: str) -> None:
     page.wait_for_selector("#app", state="visible")
 
 
+def until(page, expression: str, timeout: float = 15) -> None:
+    """Poll a script expression (page.evaluate, which the page's CSP does not govern) until truthy."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false: {expression}")
+        page.wait_for_timeout(100)
+
+
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"field-{name}.png"), full_page=True)
@@ -84,11 +93,11 @@ def photo(colour: str) -> dict:
 
 def report(page, description: str, colours=("red",), category: str = "FIRE-STAIRWELL") -> None:
     page.click('#tabs [data-screen="report"]')
-    page.wait_for_function("document.querySelectorAll('#report-form select option').length > 0")
+    page.wait_for_selector("#report-form select option", state="attached")
     page.select_option("#report-form select[name=category]", category)
     page.fill("#report-form textarea[name=description]", description)
     page.set_input_files("#report-form input[name=photos]", [photo(c) for c in colours])
-    page.wait_for_function("document.querySelector('#gps').textContent.includes('±')")
+    page.wait_for_selector("#gps:has-text('±')")
     page.click("#report-form button[type=submit]")
     page.wait_for_selector(f"#queue li:has-text('{description}')")
 
@@ -123,6 +132,11 @@ def photo_count(issue: Issue) -> int:
 def test_offline_reports_with_photos_arrive_once_when_back_online(phone, server):
     context, page = phone()
     page.wait_for_selector("body[data-today-ready='1']")
+    # Today: his grid's four micro-grids (none patrolled yet), his position, his open reports.
+    assert page.inner_text("#map-status").startswith("微网格 4 · 今日已巡 0 · 今日未巡 4")
+    assert page.locator("#map path.grid-open").count() == 4
+    page.wait_for_selector("#map path.me-marker")
+    assert page.locator("#today-issues li[data-issue]").count() == 2
     shot(page, "today")
     # Signed in by an HttpOnly cookie: nothing a script could steal is kept in the page's storage.
     assert page.evaluate("Object.keys(localStorage)") == [] and "gridgov_console" not in page.evaluate(
@@ -209,7 +223,7 @@ def test_a_refused_report_shows_the_servers_message_and_stays_editable(phone, se
     shot(page, "report-refused")
     # He walks into his grid, corrects the text and sends it again: one issue, placed there.
     context.set_geolocation(INSIDE)
-    page.wait_for_function("document.querySelector('#grid').textContent.includes('锦华')")
+    page.wait_for_selector("#grid:has-text('锦华')")
     item.locator("button.edit").click()
     assert page.input_value("#report-form textarea[name=description]") == "网格之外 楼道堆物"
     page.fill("#report-form textarea[name=description]", "网格之内 楼道堆物")
@@ -224,15 +238,13 @@ def _walk(context, page, steps: list[tuple[float, float]]) -> None:
     for lon, lat in steps:
         before = page.evaluate("Field.currentPatrol('worker_jinhua1').then(p => p.points)")
         context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 5})
-        page.wait_for_function(
-            f"Field.currentPatrol('worker_jinhua1').then(p => p.points > {before})", polling=100
-        )
-        page.wait_for_timeout(300)
+        until(page, f"Field.currentPatrol('worker_jinhua1').then(p => p.points > {before})")
+        page.wait_for_timeout(200)
 
 
 def test_patrol_survives_two_network_drops_and_a_reload(phone, server):
     context, page = phone(service_workers="allow")  # the reload offline needs the cached shell
-    page.evaluate("navigator.serviceWorker.ready")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.click('#tabs [data-screen="patrol"]')
     page.click("#patrol-start")
     page.wait_for_selector("body[data-patrol=on]")
@@ -275,10 +287,9 @@ def test_patrol_survives_two_network_drops_and_a_reload(phone, server):
 
 def test_shell_starts_offline_and_is_installable(phone, server):
     context, page = phone(service_workers="allow")
-    page.wait_for_function("navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready")
-    page.evaluate("navigator.serviceWorker.ready")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    until(page, "navigator.serviceWorker.controller !== null")
     manifest_url = page.get_attribute("link[rel=manifest]", "href")
     manifest = page.request.get(server + manifest_url).json()
     assert manifest["display"] == "standalone" and manifest["start_url"] == "/field/"
@@ -398,7 +409,7 @@ def test_market_duty_lists_his_teams_days_and_checks_in(phone, server, client, a
     page.click('#tabs [data-screen="market"]')
     day = page.locator(f'#market-list li[data-market="{market.json["id"]}"][data-date="{today}"]')
     assert "mine" in day.get_attribute("class") and "遵化店镇巡防一队" in day.inner_text()
-    page.wait_for_function("document.querySelector('#gps').textContent.includes('±')")
+    page.wait_for_selector("#gps:has-text('±')", state="attached")
     day.locator("button.checkin").click()
     day.locator(".checkin-result:not(:empty)").wait_for()
     assert "已签到" in day.inner_text() and "在集市范围内" in day.inner_text()
