@@ -305,6 +305,22 @@ def test_shell_starts_offline_and_is_installable(phone, server):
     report(page, "无网启动 楼道堆物")
     wait_states(page, {"无网启动 楼道堆物": "waiting"})
     shot(page, "offline-start")
+    # English, and back online the server answers in it too.
+    page.click("#lang-switch")
+    assert (
+        page.inner_text('#tabs [data-screen="report"]') == "Report" and page.inner_text("#net") == "offline"
+    )
+    context.set_offline(False)
+    wait_states(page, {"无网启动 楼道堆物": "sent"})
+    page.click('#tabs [data-screen="tasks"]')
+    page.wait_for_selector("#task-list li")
+    assert page.inner_text("#task-list") == "No tasks."
+    # Signing out ends the session on the server and clears what the screens cached.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#sign-out")
+    page.wait_for_selector("#signin-form", state="visible")
+    assert page.evaluate("Field.get('cache', 'me')") is None
+    assert page.request.get(f"{server}/api/v1/me").status == 401
 
 
 def test_a_session_that_expired_offline_keeps_the_queue_and_sends_after_sign_in(phone, server, demo):

@@ -6,6 +6,11 @@
   const TEXT = {
     app: ["网格外勤", "Field app"],
     signin: ["登录", "Sign in"],
+    signOut: ["退出", "Sign out"],
+    signOutWaiting: [
+      "还有 {n} 条上报未发送，退出后要等本人再次登录才会发送。仍要退出吗？",
+      "{n} reports are not sent yet; they wait until you sign in again. Sign out anyway?",
+    ],
     username: ["用户名", "Username"],
     password: ["密码", "Password"],
     today: ["今日", "Today"],
@@ -105,6 +110,7 @@
     document.documentElement.lang = lang() === "en" ? "en" : "zh-CN";
     for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
     $("#lang-switch").textContent = lang() === "en" ? "中文" : "English";
+    showNet();
   }
 
   function showNet() {
@@ -131,6 +137,7 @@
 
   function askSignIn(expired) {
     $("#app").hidden = true;
+    $("#sign-out").hidden = true;
     $("#tabs").hidden = true;
     $("#signin").hidden = false;
     $("#signin-note").hidden = !expired;
@@ -143,6 +150,7 @@
     $("#who").textContent = user.display_name || user.username;
     $("#signin").hidden = true;
     $("#app").hidden = false;
+    $("#sign-out").hidden = false;
     $("#tabs").hidden = false;
     $('#tabs [data-screen="market"]').hidden = !user.roles.some((r) => ["patrol", "admin"].includes(r));
     document.body.dataset.ready = "1";
@@ -177,7 +185,6 @@
 
   async function boot() {
     translate();
-    showNet();
     let user = null;
     try {
       user = await Field.session();
@@ -216,21 +223,25 @@
       gridLayer = L.geoJSON(null, { style: () => ({ weight: 2, color: "#1565c0", fillOpacity: 0.15 }) }).addTo(map);
     }
     const status = [];
-    const own = me.own_areas && me.own_areas[0];
+    const own = me.roles.includes("grid_worker") ? me.own_areas || [] : [];
     const openStates = ["reported", "accepted", "dispatched", "in_progress", "deferred", "fixed"];
     // One round trip for all of it: on slow 3G each trip is seconds.
-    const [areas, report, issues, notices] = await Promise.all([
+    const [areas, reports, issues, notices] = await Promise.all([
       Field.cachedGet("/areas?format=geojson&level=micro_grid"),
-      own && me.roles.includes("grid_worker")
-        ? Field.cachedGet(`/reports/daily?date=${localDate()}&area=${own}`).catch((error) => {
+      Promise.all(
+        own.map((area) =>
+          Field.cachedGet(`/reports/daily?date=${localDate()}&area=${area}`).catch((error) => {
             if (error instanceof Field.ApiError && error.status === 401) throw error;
             return null;
           })
-        : null,
+        )
+      ),
       Field.cachedGet("/issues?" + openStates.map((s) => `status=${s}`).join("&") + "&page_size=100"),
       Field.cachedGet("/me/notifications?page_size=20"),
     ]);
-    const covered = new Map(report ? report.data.micro_grids.map((row) => [row.code, row]) : []);
+    const covered = new Map(
+      reports.filter(Boolean).flatMap((report) => report.data.micro_grids.map((row) => [row.code, row]))
+    );
     gridLayer.clearLayers();
     gridLayer.addData(areas.data);
     let done = 0;
@@ -627,6 +638,17 @@
   $("#report-form").addEventListener("submit", submitReport);
   $("#report-form").photos.addEventListener("change", previews);
   $("#report-form").fixed_on_spot.addEventListener("change", (e) => ($("#fix-fields").hidden = !e.target.checked));
+  $("#sign-out").addEventListener("click", async () => {
+    const waiting = (await Field.reports(me.username)).filter((r) => r.state !== "sent").length;
+    if (waiting && !confirm(t("signOutWaiting", { n: waiting }))) return;
+    try {
+      await Field.signOut();
+    } catch (error) {
+      alert(error instanceof Field.Offline ? t("needsOnline") : error.message);
+      return;
+    }
+    askSignIn(false);
+  });
   $("#patrol-start").addEventListener("click", startPatrol);
   $("#patrol-finish").addEventListener("click", finishPatrol);
   for (const button of document.querySelectorAll("#tabs button")) button.addEventListener("click", () => show(button.dataset.screen));

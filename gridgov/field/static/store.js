@@ -302,14 +302,29 @@ const Field = (() => {
   }
 
   /** Send everything waiting, oldest first; stops at the first item the network or sign-in blocks. */
+  let again = false;
+
   function sync() {
-    if (!syncing) {
-      syncing = run().finally(() => {
-        syncing = null;
-        changed();
-      });
+    if (syncing) {
+      again = true; // something was queued while a round was under way: one more round after it
+      return syncing;
     }
+    syncing = run().finally(() => {
+      syncing = null;
+      changed();
+      if (again) {
+        again = false;
+        sync();
+      }
+    });
     return syncing;
+  }
+
+  /** Sign out: the session ends on the server; what the screens cached leaves the phone. */
+  async function signOut() {
+    await call("DELETE", "/auth/session");
+    csrf = null;
+    await tx("cache", "readwrite", (s) => s.clear());
   }
 
   let needsSignIn = false;
@@ -389,6 +404,7 @@ const Field = (() => {
     finishPatrol,
     sync,
     signedIn,
+    signOut,
     signInNeeded,
     onChange: (listener) => listeners.add(listener),
   };
