@@ -245,11 +245,13 @@ def _walk(context, page, steps: list[tuple[float, float]]) -> None:
 def test_patrol_survives_two_network_drops_and_a_reload(phone, server):
     context, page = phone(service_workers="allow")  # the reload offline needs the cached shell
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    # About 1 m per step, a walking pace; 1-1 then 1-2 (east of 113.185).
+    path = [(113.18490 + i * 0.00001, 33.7423) for i in range(1, 25)]
+    context.set_geolocation({"longitude": 113.18490, "latitude": 33.7423, "accuracy": 5})
+    page.wait_for_selector("#gps:has-text('113.184900')", state="attached")
     page.click('#tabs [data-screen="patrol"]')
     page.click("#patrol-start")
     page.wait_for_selector("body[data-patrol=on]")
-    # About 1 m per step, a walking pace; 1-1 then 1-2 (east of 113.185).
-    path = [(113.18490 + i * 0.00001, 33.7423) for i in range(1, 25)]
     _walk(context, page, path[:6])
     context.set_offline(True)
     _walk(context, page, path[6:12])
@@ -276,7 +278,8 @@ def test_patrol_survives_two_network_drops_and_a_reload(phone, server):
     assert {(round(p.lon, 5), round(p.lat, 5)) for p in stored} >= {
         (round(x, 5), round(y, 5)) for x, y in path
     }
-    assert patrol.status == "finished"
+    assert patrol.status == "finished" and not patrol.flagged
+    assert 20 < patrol.distance_m < 25  # 24 steps of 0.93 m: what the API computed from the points
     shown = {
         row.get_attribute("data-code"): row.inner_text()
         for row in page.locator("#patrol-grids tbody tr").all()
