@@ -180,12 +180,25 @@ def test_a_lost_response_is_retried_into_one_issue(phone, server):
         else:
             route.continue_()
 
+    lost_uploads = []
+
+    def drop_first_upload_answer(route):
+        answer = route.fetch()
+        if not lost_uploads:
+            lost_uploads.append(1)
+            route.abort("connectionreset")
+        else:
+            route.fulfill(response=answer)
+
     page.route(re.compile(r"/api/v1/issues$"), drop_first_answer)
+    page.route(re.compile(r"/api/v1/uploads$"), drop_first_upload_answer)
     report(page, "响应丢失 楼道堆物")
     wait_states(page, {"响应丢失 楼道堆物": "sent"})
     issues = issues_with("响应丢失")
     assert len(issues) == 1 and str(issues[0].client_uuid) == lost[0]
+    # The photo's upload was stored, its answer lost, and sent again: still one upload.
     assert photo_count(issues[0]) == 1
+    assert db.session.scalar(select(func.count(Upload.id))) == 1
 
 
 def test_reload_with_queued_items_loses_and_doubles_nothing(phone, server):
