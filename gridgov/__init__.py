@@ -130,6 +130,9 @@ def register_blueprints(app: Flask) -> None:
     from gridgov.console.routes import bp as console_bp
 
     app.register_blueprint(console_bp)  # pages for people at desks, over the same services
+    from gridgov.field.routes import bp as field_bp
+
+    app.register_blueprint(field_bp)  # the phones' installable app, over the same API
 
 
 def register_commands(app: Flask) -> None:

@@ -1,10 +1,11 @@
-from flask import current_app, request
+from flask import current_app, g, request, session
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from gridgov.areas.scope import scoped_area_ids
 from gridgov.auth import services
 from gridgov.auth.schemas import (
+    BrowserSessionSchema,
     LoginSchema,
     MeSchema,
     TokenSchema,
@@ -13,7 +14,14 @@ from gridgov.auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from gridgov.auth.security import auth_required, bearer_token, current_user
+from gridgov.auth.security import (
+    CONSOLE_SESSION_KEY,
+    auth_required,
+    bearer_token,
+    check_csrf,
+    console_session_user,
+    current_user,
+)
 from gridgov.extensions import limiter
 from gridgov.pagination import paginate
 
@@ -79,21 +87,66 @@ class Logout(MethodView):
         services.logout(bearer_token())
 
 
+def _me(user) -> dict:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "roles": user.roles,
+        "own_areas": user.area_ids,
+        "areas": scoped_area_ids(user),
+    }
+
+
+def _browser_session(user) -> dict:
+    from flask_wtf.csrf import generate_csrf
+
+    return {"user": _me(user) if user else None, "csrf_token": generate_csrf()}
+
+
+@blp.route("/auth/session")
+class BrowserSession(MethodView):
+    """The console's cookie session, for scripts in the browser (the field app): no token in storage."""
+
+    @blp.doc(security=[])
+    @blp.response(200, BrowserSessionSchema)
+    def get(self):
+        """The cookie session's user (null when signed out) and the CSRF token its writes must carry."""
+        return _browser_session(console_session_user())
+
+    @blp.doc(security=[], description="Needs the X-CSRFToken header from GET /auth/session.")
+    @login_limits
+    @blp.arguments(LoginSchema)
+    @blp.response(200, BrowserSessionSchema)
+    def post(self, body):
+        """Sign in with username and password into an HttpOnly session cookie; a new CSRF token."""
+        check_csrf()
+        user, token = services.start_console_session(body["username"], body["password"])
+        old = session.get(CONSOLE_SESSION_KEY)
+        if old:
+            services.end_console_session(old)
+        session.clear()  # a fresh session (and CSRF token) after sign-in: no fixation
+        g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+        session.permanent = True
+        session[CONSOLE_SESSION_KEY] = token
+        return _browser_session(user)
+
+    @blp.doc(security=[], description="Needs the X-CSRFToken header.")
+    @blp.response(204)
+    def delete(self):
+        """Sign out: the session ends on the server."""
+        check_csrf()
+        services.end_console_session(session.get(CONSOLE_SESSION_KEY))
+        session.clear()
+
+
 @blp.route("/me")
 class Me(MethodView):
     @auth_required()
     @blp.response(200, MeSchema)
     def get(self):
         """The signed-in user, with roles and the areas in scope."""
-        user = current_user()
-        return {
-            "id": user.id,
-            "username": user.username,
-            "display_name": user.display_name,
-            "roles": user.roles,
-            "own_areas": user.area_ids,
-            "areas": scoped_area_ids(user),
-        }
+        return _me(current_user())
 
 
 @blp.route("/users")

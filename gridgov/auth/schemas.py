@@ -36,6 +36,11 @@ class MeSchema(Schema):
     areas = fields.List(fields.Integer(), metadata={"description": "Ids of every area in scope"})
 
 
+class BrowserSessionSchema(Schema):
+    user = fields.Nested(MeSchema, allow_none=True, metadata={"description": "null when signed out"})
+    csrf_token = fields.String(metadata={"description": "Send as X-CSRFToken with every write"})
+
+
 class UserCreateSchema(Schema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))

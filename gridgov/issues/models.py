@@ -149,10 +149,15 @@ class Whistle(db.Model):
 
 
 class Upload(db.Model):
+    """A photo. A phone names each upload with its own `client_uuid`, so a retried upload whose
+    answer was lost finds the first one instead of storing a second (unique per owner)."""
+
     __tablename__ = "uploads"
+    __table_args__ = (UniqueConstraint("owner_id", "client_uuid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    client_uuid: Mapped[str | None] = mapped_column(String(36))
     sha256: Mapped[str] = mapped_column(String(64))
     content_type: Mapped[str] = mapped_column(String(32))
     size: Mapped[int]

@@ -1,3 +1,5 @@
+import uuid
+
 from flask import Response, current_app, request, send_file
 from flask.views import MethodView
 from marshmallow import ValidationError
@@ -186,13 +188,24 @@ class Departments(MethodView):
 class Uploads(MethodView):
     @auth_required(*REPORTERS, "department")
     @blp.response(201, UploadSchema)
+    @blp.alt_response(
+        200, schema=UploadSchema, description="The same client_uuid and photo again: the first upload"
+    )
     @blp.doc(
         requestBody={
             "content": {
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
-                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "client_uuid": {
+                                "type": "string",
+                                "format": "uuid",
+                                "description": "Made on the device; a retry sends it again and gets "
+                                "the first upload (409 if it names a different photo)",
+                            },
+                        },
                     }
                 }
             }
@@ -201,6 +214,15 @@ class Uploads(MethodView):
     def post(self):
         """Upload a photo (JPEG, PNG, WebP or HEIC, 10 MiB at most); location metadata is removed."""
         request.max_content_length = current_app.config["MAX_UPLOAD_BYTES"] + 64 * 1024
+        client_uuid = request.form.get("client_uuid") or None
+        if client_uuid is not None:
+            try:
+                client_uuid = str(uuid.UUID(client_uuid))
+            except ValueError:
+                raise Invalid(
+                    Msg("client_uuid 不是有效的 UUID。", "client_uuid is not a valid UUID."),
+                    errors={"form": {"client_uuid": ["Not a valid UUID."]}},
+                ) from None
         upload = request.files.get("file")
         if upload is None:
             raise Invalid(
@@ -210,7 +232,8 @@ class Uploads(MethodView):
         data = upload.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
         if len(data) > current_app.config["MAX_UPLOAD_BYTES"]:
             raise PayloadTooLarge()
-        return submission.save_upload(current_user(), data)
+        upload, created = submission.save_upload(current_user(), data, client_uuid)
+        return upload, 201 if created else 200
 
 
 @blp.route("/uploads/<int:upload_id>")

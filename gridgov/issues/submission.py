@@ -269,13 +269,35 @@ def possible_duplicates(issue: Issue) -> list[Issue]:
     return [c for c in candidates if GEOD.inv(issue.lon, issue.lat, c.lon, c.lat)[2] <= DUPLICATE_RADIUS_M]
 
 
-def save_upload(user: User, data: bytes) -> Upload:
-    """Store a photo under the upload directory, without location metadata (commits)."""
+UPLOAD_UUID_REUSED = Msg(
+    "该 client_uuid 已用于另一张照片。", "This client_uuid was already used for a different photo."
+)
+
+
+def _upload_by_uuid(user: User, client_uuid: str | None) -> Upload | None:
+    if client_uuid is None:
+        return None
+    return db.session.scalar(
+        select(Upload).where(Upload.owner_id == user.id, Upload.client_uuid == client_uuid)
+    )
+
+
+def save_upload(user: User, data: bytes, client_uuid: str | None = None) -> tuple[Upload, bool]:
+    """Store a photo under the upload directory, without location metadata (commits).
+
+    Returns the upload and whether it is new: the same `client_uuid` with the same photo again
+    is the first upload (a retry whose answer was lost), with another photo a 409.
+    """
     try:
         content_type, cleaned = clean_photo(data)
     except PhotoError as exc:
         raise UnsupportedMediaType(Msg(f"不支持的照片：{exc}。", f"Unsupported photo: {exc}.")) from exc
     digest = hashlib.sha256(cleaned).hexdigest()
+    earlier = _upload_by_uuid(user, client_uuid)
+    if earlier is not None:
+        if earlier.sha256 != digest:
+            raise Conflict(UPLOAD_UUID_REUSED)
+        return earlier, False
     directory = os.path.join(current_app.config["UPLOAD_DIR"], digest[:2])
     os.makedirs(directory, exist_ok=True)
     extension = content_type.split("/")[1].replace("jpeg", "jpg")
@@ -288,10 +310,18 @@ def save_upload(user: User, data: bytes) -> Upload:
         content_type=content_type,
         size=len(cleaned),
         path=os.path.relpath(path, current_app.config["UPLOAD_DIR"]),
+        client_uuid=client_uuid,
     )
     db.session.add(upload)
-    db.session.commit()
-    return upload
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same client_uuid raced in from a second request: keep the first
+        db.session.rollback()
+        earlier = _upload_by_uuid(user, client_uuid)
+        if earlier is None or earlier.sha256 != digest:
+            raise Conflict(UPLOAD_UUID_REUSED) from None
+        return earlier, False
+    return upload, True
 
 
 def upload_for(user: User, upload_id: int) -> tuple[Upload, str]:
