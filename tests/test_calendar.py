@@ -84,6 +84,10 @@ def test_provisional_days_follow_the_holiday_law_and_the_observatory_table():
         date(2027, 9, 15),
         *[date(2027, 10, d) for d in (1, 2, 3, 4, 5)],
     ]
+    # 2028: 中秋 falls on 3 October, a National Day; that day and Sun 1 Oct are given back on 4 and 5 Oct.
+    days_2028 = statutory_holidays(2028)
+    assert days_2028[date(2028, 10, 3)] == "中秋节" and days_2028[date(2028, 10, 5)] == "国庆节（补假）"
+    assert [d.day for d in days_2028 if d.month == 10] == [1, 2, 3, 4, 5]
     # Under the same law the State Council's own 2025 and 2026 schedules give every one of these days off.
     from chinese_calendar.constants import holidays
 

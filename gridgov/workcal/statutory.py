@@ -4,7 +4,7 @@ The rules in force are those of 全国年节及纪念日放假办法 as revised 
 元旦 1 day (1 January); 春节 4 days, 除夕 to 正月初三; 清明节 1 day, on the solar term; 劳动节 2 days
 (1–2 May); 端午节 1 day (五月初五); 中秋节 1 day (八月十五); 国庆节 3 days (1–3 October); and
 article 6: a holiday that falls on a Saturday or Sunday is given back on the next working day
-(补假). The State Council's yearly notice also moves weekends (调休); no one can guess those, so a
+(补假), and so is a festival that falls on another's day. The State Council's yearly notice also moves weekends (调休); no one can guess those, so a
 provisional year has no make-up working days and every deadline that counts one of its days is
 flagged uncertain until an admin enters the published schedule.
 
@@ -48,15 +48,19 @@ def statutory_holidays(year: int) -> dict[date, str]:
         ("国庆节", [date(year, 10, 1), date(year, 10, 2), date(year, 10, 3)]),
     ]
     days: dict[date, str] = {}
+    owed: dict[str, int] = {}
     for name, festival_days in festivals:
         for day in festival_days:
-            days.setdefault(day, name)
+            if day in days:  # two festivals on one day (中秋 on 1–3 October): the later one is owed a day
+                owed[name] = owed.get(name, 0) + 1
+            else:
+                days[day] = name
+                owed[name] = owed.get(name, 0) + (1 if day.isoweekday() > 5 else 0)
     for name, festival_days in festivals:
-        owed = sum(1 for day in festival_days if day.isoweekday() > 5)
-        day = max(festival_days)
-        while owed:
+        day, due = max(festival_days), owed[name]
+        while due:
             day += timedelta(days=1)
             if day.isoweekday() <= 5 and day not in days:
                 days[day] = f"{name}（补假）"
-                owed -= 1
+                due -= 1
     return dict(sorted(days.items()))
