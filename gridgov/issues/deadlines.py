@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gridgov.issues.models import Category
+from sqlalchemy import select
+
+from gridgov.extensions import db
+from gridgov.issues.models import OPEN_STATUSES, Category, Issue
+from gridgov.timeutil import LOCAL_TZ
 from gridgov.workcal.clock import WorkCalendar
 
 
@@ -28,12 +32,7 @@ def recompute_issue_deadlines(calendar: WorkCalendar, year: int, actor) -> int:
     were deferred keep their deadline: it was counted from the resume, not from dispatch. The
     caller commits. Returns how many deadlines moved.
     """
-    from sqlalchemy import select
-
-    from gridgov.extensions import db
-    from gridgov.issues.models import OPEN_STATUSES, Issue
-    from gridgov.issues.submission import _event
-    from gridgov.timeutil import LOCAL_TZ
+    from gridgov.issues.submission import _event  # submission imports this module
 
     moved = 0
     issues = db.session.scalars(
