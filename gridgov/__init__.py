@@ -109,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     from gridgov.notifications.routes import blp as notifications_blp
     from gridgov.patrols.routes import blp as patrols_blp
     from gridgov.wages.routes import blp as wages_blp
+    from gridgov.workcal.routes import blp as calendar_blp
 
     blueprints = (
         auth_blp,
@@ -119,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
         notifications_blp,
         patrols_blp,
         wages_blp,
+        calendar_blp,
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
@@ -136,7 +138,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from gridgov.commands import scheduler_cli, seed_cli, users_cli
+    from gridgov.commands import calendar_cli, scheduler_cli, seed_cli, users_cli
 
-    for group in (users_cli, seed_cli, scheduler_cli):
+    for group in (users_cli, seed_cli, scheduler_cli, calendar_cli):
         app.cli.add_command(group)

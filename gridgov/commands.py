@@ -1,4 +1,4 @@
-"""Command-line groups: `users create`, `seed demo`, `scheduler run`."""
+"""Command-line groups: `users create`, `seed demo`, `scheduler run`, `calendar import` / `show`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from gridgov.extensions import db
 users_cli = AppGroup("users", help="Manage accounts.")
 seed_cli = AppGroup("seed", help="Load data.")
 scheduler_cli = AppGroup("scheduler", help="Run the scheduler process.")
+calendar_cli = AppGroup("calendar", help="The working calendar (days off and 调休 working days).")
 
 
 @users_cli.command("create")
@@ -62,3 +63,49 @@ def scheduler_run_command(poll):
     from gridgov.scheduler.runner import run_forever
 
     run_forever(current_app._get_current_object(), poll_seconds=poll)
+
+
+@calendar_cli.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def calendar_import_command(file):
+    """Enter years from a JSON FILE: {"year", "days_off": [{"date", "name"}], "working_days", "source"} or a list."""
+    import json
+
+    from marshmallow import ValidationError
+
+    from gridgov.workcal.schemas import CalendarImportSchema
+    from gridgov.workcal.services import entries, set_year
+
+    try:
+        data = json.load(file)
+        years = CalendarImportSchema(many=True).load(data if isinstance(data, list) else [data])
+    except (ValueError, ValidationError) as exc:
+        raise click.ClickException(f"{file.name}: {exc}") from exc
+    db.session.info["actor_id"] = None
+    for body in years:
+        try:
+            result = set_year(body["year"], entries(body), None, body["source"])
+        except DomainError as exc:
+            raise click.ClickException(f"{body['year']}: {exc.message.en}") from exc
+        click.echo(
+            f"{result['year']}: confirmed from {result['source']}: {len(result['days_off'])} days off, "
+            f"{len(result['working_days'])} make-up working days; {result['moved_deadlines']} open deadlines moved"
+        )
+
+
+@calendar_cli.command("show")
+@click.argument("year", type=int)
+def calendar_show_command(year):
+    """Print YEAR's days off and make-up working days, and whether it is confirmed or provisional."""
+    from gridgov.workcal.services import year_schedule
+
+    try:
+        schedule = year_schedule(year)
+    except DomainError as exc:
+        raise click.ClickException(exc.message.en) from exc
+    by = f", by {schedule['updated_by']}" if schedule["updated_by"] else ""
+    click.echo(f"{year}: {schedule['status']} (source: {schedule['source']}{by})")
+    for label, key in (("days off", "days_off"), ("working days", "working_days")):
+        click.echo(f"{label}:")
+        for entry in schedule[key]:
+            click.echo(f"  {entry['day'].isoformat()} {entry['day']:%a} {entry['name']}")

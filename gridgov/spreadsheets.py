@@ -100,9 +100,9 @@ def workbook(title: str, columns: Sequence[Column], rows: Iterable[Sequence]) ->
         for index, (column, raw) in enumerate(zip(columns, row, strict=True), start=1):
             value = _value(column.kind, raw)
             cell = sheet.cell(row=count + 1, column=index, value=value)
+            cell.number_format = FORMATS[column.kind]  # an empty cell too: what a clerk types reads alike
             if value is None:
                 continue
-            cell.number_format = FORMATS[column.kind]
             if column.kind == "text":
                 cell.data_type = "s"  # a string cell, even if it starts with "="
                 if value.startswith(FORMULA_START):

@@ -1,17 +1,14 @@
 """Rule strings, lunar dates and the cross-check of the lunar library (pure functions, no app)."""
 
-import csv
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-import sxtwl
+from tyme4py.solar import SolarDay
 
 from gridgov.markets.lunar import lunar_date
 from gridgov.markets.rules import RuleError, parse_rule
 from gridgov.markets.schedule import DayTable, LunarBlackout
-
-HKO_MONTH_STARTS = Path(__file__).parents[2] / "shared" / "lunar" / "hko_month_starts_1901_2100.csv"
+from tests import hko
 
 
 @pytest.mark.parametrize(
@@ -58,8 +55,9 @@ def test_bad_rules_list_the_accepted_forms(bad):
 
 
 def independent_lunar_day(day: date) -> tuple[int, int, int, bool]:
-    d = sxtwl.fromSolar(day.year, day.month, day.day)
-    return d.getLunarYear(), d.getLunarMonth(), d.getLunarDay(), bool(d.isLunarLeap())
+    lunar = SolarDay.from_ymd(day.year, day.month, day.day).get_lunar_day()
+    month = lunar.get_lunar_month()
+    return month.get_year(), month.get_month(), lunar.get_day(), month.is_leap()
 
 
 def test_real_market_day_from_the_source():
@@ -115,7 +113,7 @@ def test_blackout_wraps_the_new_year():
 
 @pytest.mark.slow
 def test_lunar_library_agrees_with_an_independent_one_every_day_1901_2099():
-    """tyme4py (used) against sxtwl (independent C++ implementation) on every day.
+    """sxtwl (used) against tyme4py (an independent pure-Python implementation) on every day.
 
     The only expected difference is 2057's 九月/十月 boundary, which the Hong Kong Observatory
     itself flags as uncertain (the new moon falls within a minute of midnight).
@@ -132,24 +130,43 @@ def test_lunar_library_agrees_with_an_independent_one_every_day_1901_2099():
     assert len(mismatches) <= 31
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not HKO_MONTH_STARTS.exists(), reason="shared/lunar (HKO table) not beside the checkout")
-def test_month_starts_match_hong_kong_observatory_table():
-    uncertain = {date(2057, 9, 28), date(2089, 9, 4), date(2097, 8, 7)}
+def test_month_starts_match_hong_kong_observatory_table_every_month_1901_2100():
+    """Every month start, lunar year, leap flag and length of the HKO table, the flagged months too."""
     checked = 0
-    with HKO_MONTH_STARTS.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            first = date.fromisoformat(row["gregorian_first_day"])
-            # Skip the flagged starts and the months that end at them (their length hangs on it).
-            if first.year > 2099 or any(timedelta(-1) <= u - first <= timedelta(31) for u in uncertain):
-                continue
-            lunar = lunar_date(first)
-            assert lunar.day == 1, (first, lunar)
-            assert (lunar.month, lunar.leap) == (
-                int(row["lunar_month"]),
-                row["is_leap"] in ("1", "True", "true"),
-            )
-            if row.get("days_in_month"):
-                assert lunar.month_days == int(row["days_in_month"]), first
-            checked += 1
-    assert checked > 2400
+    for row in hko.month_starts():  # the Hong Kong Observatory's table (tests/hko.py)
+        first = date.fromisoformat(row["gregorian_first_day"])
+        lunar = lunar_date(first)
+        assert (lunar.year, lunar.month, lunar.day, lunar.leap) == (
+            int(row["lunar_year"]),
+            int(row["lunar_month"]),
+            1,
+            row["is_leap"] == "1",
+        ), first
+        if row["days_in_month"]:
+            assert lunar.month_days == int(row["days_in_month"]), first
+        checked += 1
+    assert checked == 2474
+
+
+def test_days_of_the_months_the_observatory_flags_are_uncertain():
+    # HKO: the month starting 2057-09-28 (九月) could start a day off; its eve and its days hang on it.
+    assert lunar_date(date(2057, 9, 28)).name == "九月初一" and lunar_date(date(2057, 9, 28)).uncertain
+    assert lunar_date(date(2057, 9, 27)).uncertain and lunar_date(date(2057, 10, 27)).uncertain
+    assert not lunar_date(date(2057, 9, 26)).uncertain and not lunar_date(date(2057, 10, 28)).uncertain
+    assert lunar_date(date(2089, 9, 4)).uncertain and lunar_date(date(2097, 8, 7)).uncertain
+    assert not any(lunar.uncertain for _, lunar in DayTable(date(2026, 1, 1), date(2026, 12, 31)).days)
+
+
+def test_missing_thirtieth_held_on_the_next_day():
+    # 逢十 in 2025: 闰六月 has 29 days (ends 2025-08-22), so its 三十 is held on 七月初一, 2025-08-23.
+    table = DayTable(date(2025, 8, 1), date(2025, 9, 30))
+    held = table.dates(parse_rule("逢五排十"), missing_day="next_day")
+    assert date(2025, 8, 23) in held and lunar_date(date(2025, 8, 23)).name == "七月初一"
+    assert set(held) - set(table.dates(parse_rule("逢五排十"))) == {date(2025, 8, 23)}
+    # The next day counts even when the short month ends just before the range.
+    assert DayTable(date(2025, 8, 23), date(2025, 8, 24)).dates(parse_rule("逢十"), "next_day") == [
+        date(2025, 8, 23)
+    ]
+    # Gregorian: the 31st in a 30-day month falls on the 1st; 29–31 in February on 1 March.
+    gregorian = DayTable(date(2026, 2, 1), date(2026, 5, 31)).dates({"calendar": "gregorian", "days": [30]}, "next_day")
+    assert gregorian == [date(2026, 3, 1), date(2026, 3, 30), date(2026, 4, 30), date(2026, 5, 30)]

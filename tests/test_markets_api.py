@@ -52,8 +52,42 @@ def test_create_market_and_list_occurrences_across_a_leap_month(client, headers,
         "leap": True,
         "month_days": 29,
         "name": None,
+        "uncertain": False,
     }
     assert first["status"] == "scheduled" and first["start"] == "2025-07-26T07:00:00+08:00"
+    assert first["uncertain"] is False
+
+
+def test_next_day_policy_and_days_in_a_flagged_month_are_uncertain(client, headers, two_towns):
+    market = create_market(client, headers, two_towns["CA"], rule="逢十", missing_day="next_day")
+    assert market["missing_day"] == "next_day"
+    days = client.get(
+        f"/api/v1/markets/{market['id']}/occurrences?from=2025-08-01&to=2025-09-10", headers=headers
+    ).get_json()
+    # 闰六月 has 29 days: its 三十 is held on 七月初一 (2025-08-23).
+    assert [(d["date"], d["lunar"]["name"]) for d in days] == [
+        ("2025-08-03", "闰六月初十"),
+        ("2025-08-13", "闰六月二十"),
+        ("2025-08-23", "七月初一"),
+        ("2025-09-01", "七月初十"),
+    ]
+    # 2057-09-28 (九月初一) is a month start the Observatory flags: that month's days may be a day off.
+    flagged = client.get(
+        f"/api/v1/markets/{market['id']}/occurrences?from=2057-09-20&to=2057-11-10", headers=headers
+    ).get_json()
+    assert [(d["date"], d["uncertain"]) for d in flagged] == [
+        ("2057-09-28", True),  # 八月 has 29 days: its 三十 is held on 九月初一
+        ("2057-10-07", True),
+        ("2057-10-17", True),
+        ("2057-10-27", True),
+        ("2057-11-06", False),
+    ]
+    bad = client.post(
+        "/api/v1/markets",
+        json={"name": "x", "area_id": two_towns["CA"].id, "rule": "逢十", "missing_day": "previous"},
+        headers=headers,
+    )
+    assert bad.status_code == 422 and "missing_day" in bad.get_json()["errors"]["json"]
 
 
 def test_bad_rule_is_422_listing_accepted_forms(client, headers, two_towns):

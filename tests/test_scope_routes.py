@@ -42,6 +42,7 @@ ID_PARAMS = {
     "notice_id",
 }
 ADMIN_ONLY = {"user_id", "category_id", "delivery_id"}
+NOT_IDS = {"year"}  # /calendar/<int:year>: a calendar year, the same in every scope
 QUERIES = {"/api/v1/markets/<int:market_id>/occurrences": "?from=2026-12-01&to=2026-12-31"}
 BODIES = {
     ("PATCH", "/api/v1/areas/<int:area_id>"): {"name": "x"},
@@ -78,7 +79,7 @@ CONSOLE_FORMS = {
 
 def id_rules(app, prefix="/api/v1"):
     for rule in app.url_map.iter_rules():
-        names = {a for a, c in rule._converters.items() if isinstance(c, IntegerConverter)}
+        names = {a for a, c in rule._converters.items() if isinstance(c, IntegerConverter)} - NOT_IDS
         if rule.rule.startswith(prefix) and names:
             yield rule, names
 

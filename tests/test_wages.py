@@ -325,3 +325,29 @@ def test_case_clocks_count_working_days_left_and_late(app):
     assert (conclude["clock"], conclude["left"]) == ("conclude", -1)
     case.accepted_at = datetime(2026, 11, 24, tzinfo=LOCAL_TZ)
     assert case_clocks(case, today=monday)[0]["left"] is None
+
+
+def test_extension_moves_the_next_deadline_and_the_clocks_show_it(client, setup, clock):
+    clock.set(local(2026, 9, 18, 9))
+    filed = file(client).get_json()
+    case_id = client.get("/api/v1/wage-cases", headers=setup["h"]).get_json()[0]["id"]
+    clock.set(local(2026, 9, 30, 10))
+    act(client, setup["h"], case_id, "accept")
+    extended = act(
+        client, setup["h"], case_id, "extend", note="案情复杂", approver_id=setup["colleague"].id
+    ).get_json()
+    # Tue 29 Dec 2026 + 30 working days, 2027 provisional (1 Jan, 5–10 Feb off): Tue 16 Feb 2027.
+    assert datetime.fromisoformat(extended["conclude_deadline"]) == local(2027, 2, 16, 18)
+    assert extended["next_due"] == "2027-02-16"
+    public = client.get(f"/api/v1/public/wage-claims/{filed['number']}?code={filed['tracking_code']}")
+    assert public.get_json()["next_deadline"] == "2027-02-16"
+    accept, conclude = extended["clocks"]
+    # Accepted late: Sun 20 Sep (调休), Mon 21–Thu 24, (Fri 25 中秋), Mon 28–Wed 30 Sep = 8 of 5 days.
+    assert accept["met"] is not None and accept["left"] is None and accept["used"] == 8
+    assert (conclude["working_days"], conclude["used"], conclude["left"]) == (90, 0, 90)
+    assert conclude["uncertain"] is True and conclude["paused"] is False
+    clock.set(local(2026, 10, 9, 10))  # 1–7 Oct off, Thu 8 and Fri 9 Oct worked
+    conclude = client.get(f"/api/v1/wage-cases/{case_id}", headers=setup["h"]).get_json()["clocks"][1]
+    assert (conclude["used"], conclude["left"]) == (2, 88)
+    transferred = act(client, setup["h"], case_id, "transfer", authority="劳动保障监察大队").get_json()
+    assert transferred["clocks"][1]["paused"] is True and transferred["clocks"][1]["left"] is None

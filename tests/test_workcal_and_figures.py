@@ -126,15 +126,17 @@ def test_figures_on_a_hand_computed_fixture(client, calendar, make_user, auth_he
             "key": "INFRA-LIGHT",
             "name": "路灯损坏",
             "reported": 4,
-            "closed": 2,
-            "closure_rate": 0.5,
             "due": 5,
             "deferred": 1,
+            "closed": 3,
+            "closure_rate": 0.75,
             "closed_on_time": 2,
             "on_time_rate": 0.5,
             "rework_count": 2,
-            "rework_rate": 0.5,
-            "median_handling_hours": 72.0,
+            "reworked": 1,
+            "reworked_3_plus": 0,
+            "rework_rate": 0.25,
+            "median_handling_hours": 120.0,
         }
     ]
     by_grid = client.get(

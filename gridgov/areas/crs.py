@@ -5,14 +5,28 @@ further published offset on top of GCJ-02. Only the forward directions have clos
 inverses solve `forward(x) = target` by fixed-point iteration: the offset changes by far less than
 a metre across a few hundred metres, so each step shrinks the error by orders of magnitude; we
 iterate until the forward image is within 1e-9 degrees (about 0.1 mm) of the target, which keeps
-every inverse well inside the 0.5 m the API promises. Outside mainland China both offsets are zero,
-as in the published algorithm. No Flask import.
+every inverse well inside the 0.5 m the API promises. No Flask import.
+
+The GCJ-02 offset applies only in China: outside it (Seoul, Hanoi, Ulaanbaatar, Vladivostok) the
+map SDKs return WGS-84 as it is, so a GCJ-02 point there is not moved. "In China" is a coarse
+outline packaged as data (`data/china_boundary.geojson`, built from Natural Earth 1:110m; its
+source and accuracy, about 30 km at land borders, are in the file), not the published algorithm's
+rectangle, which also covers Korea, northern Vietnam, Mongolia and the Russian Far East. The
+inverse applies the offset when the WGS-84 point it finds lies in China, so every point in China
+goes there and back exactly. BD-09's own shift
+(on top of GCJ-02) applies everywhere, as Baidu applies it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from functools import cache
 from math import atan2, cos, pi, sin, sqrt
+from pathlib import Path
+
+import shapely
+from shapely.geometry import shape
 
 CRS_NAMES = ("wgs84", "gcj02", "bd09")
 
@@ -22,8 +36,26 @@ _X_PI = pi * 3000.0 / 180.0
 _TOLERANCE_DEG = 1e-9
 
 
+CHINA_BOUNDARY_FILE = Path(__file__).parent / "data" / "china_boundary.geojson"
+
+
+@cache
+def _china():
+    with CHINA_BOUNDARY_FILE.open(encoding="utf-8") as handle:
+        outline = shape(json.load(handle)["features"][0]["geometry"])
+    shapely.prepare(outline)
+    return outline
+
+
+def in_china(lon: float, lat: float) -> bool:
+    """Whether the GCJ-02 offset applies at this point (inside China's coarse outline)."""
+    if not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271):  # cheap test first
+        return False
+    return bool(shapely.contains_xy(_china(), lon, lat))
+
+
 def _out_of_china(lon: float, lat: float) -> bool:
-    return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
+    return not in_china(lon, lat)
 
 
 def _offset_lat(x: float, y: float) -> float:
@@ -43,9 +75,13 @@ def _offset_lon(x: float, y: float) -> float:
 
 
 def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
-    """The published forward GCJ-02 transform."""
+    """The published forward GCJ-02 transform, inside China; unchanged outside."""
     if _out_of_china(lon, lat):
         return lon, lat
+    return _gcj02_offset(lon, lat)
+
+
+def _gcj02_offset(lon: float, lat: float) -> tuple[float, float]:
     dlat = _offset_lat(lon - 105.0, lat - 35.0)
     dlon = _offset_lon(lon - 105.0, lat - 35.0)
     radlat = lat / 180.0 * pi
@@ -77,8 +113,11 @@ def _invert(
 
 
 def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
-    """Inverse of `wgs84_to_gcj02`, to about 0.1 mm."""
-    return _invert(wgs84_to_gcj02, lon, lat)
+    """Inverse of `wgs84_to_gcj02`, to about 0.1 mm; unchanged outside China."""
+    if not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271):
+        return lon, lat
+    found = _invert(_gcj02_offset, lon, lat)
+    return found if in_china(*found) else (lon, lat)
 
 
 def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:

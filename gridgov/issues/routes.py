@@ -267,9 +267,14 @@ class IssueStats(MethodView):
     def get(self, query):
         """Figures by grid, community, department, category or worker; format=xlsx for a spreadsheet.
 
-        reported = issues received in the period; closed = those of them closed;
-        closure_rate = closed ÷ reported; on_time_rate = closed on time ÷ (due in the period − deferred);
-        rework_rate = issues with rework ÷ closed; median_handling_hours = median of closed − received.
+        The evaluation formulas of digital urban management, over one set of issues: due (应结案数) =
+        issues whose started deadline falls in the period, rejected and merged excluded; deferred
+        (缓办数) = of them, deferred now; closed (结案数) and closed_on_time (按期结案数) = of the rest,
+        closed, and closed by the deadline. closure_rate (结案率) = closed ÷ (due − deferred);
+        on_time_rate (按期结案率) = closed_on_time ÷ (due − deferred); rework_count = failed
+        verifications + reopenings; reworked / reworked_3_plus = issues sent back at least once /
+        three times or more; rework_rate (返工率) = reworked ÷ (due − deferred). No rate exceeds 1;
+        reported = issues received in the period, in no rate.
         """
         rows = stats.issue_figures(current_user(), query)
         if query["format"] == "xlsx":

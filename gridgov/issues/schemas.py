@@ -106,7 +106,7 @@ class IssueSchema(Schema):
     deadline = fields.DateTime(allow_none=True)
     deadline_provisional = fields.Boolean(metadata={"description": "True until dispatch starts the clock"})
     deadline_uncertain = fields.Boolean(
-        metadata={"description": "The deadline lies in a year whose holidays are not loaded"}
+        metadata={"description": "It counts a day of a year not yet entered (provisional): it may move"}
     )
     overdue = fields.Method("is_overdue")
     fixed_at = fields.DateTime(allow_none=True)

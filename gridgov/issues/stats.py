@@ -1,14 +1,20 @@
-"""Figures leaders read: reported, closed, closure rate (办结率), on-time rate (按期办结率), rework.
+"""Figures leaders read: 结案率, 按期结案率 and 返工率, by grid, community, department, category or worker.
 
-Definitions (also in the API docs), for issues in scope and in the period [from, to] (local dates):
-- reported: issues received in the period;
-- closed: those of them that are closed now;
-- closure_rate = closed ÷ reported;
-- due: issues whose (started) deadline falls in the period; deferred: those of them ever deferred;
-- on_time_rate = closed on time ÷ (due − deferred), closed on time counted among the due;
-- rework_count: verifications that failed, over the reported issues; rework_rate = closed issues
-  with at least one rework ÷ closed;
-- median_handling_hours: median of (closed − received) over the closed issues, in hours.
+The evaluation formulas of Chinese digital urban management (数字化城市管理), over ONE set of issues:
+- 应结案数 `due`: the issues in scope whose started deadline (set at dispatch, or at report for a
+  fix on the spot) falls in the period [from, to] (local dates), rejected and merged issues excluded
+  — the deadline is the date that puts an issue in a period;
+- 缓办数 `deferred`: those of them deferred now (缓办, approved; a resumed issue counts as usual);
+- 结案数 `closed`: those of them (not deferred) closed now; 按期结案数 `closed_on_time`: those closed
+  by their deadline;
+- 结案率 `closure_rate` = 结案数 ÷ (应结案数 − 缓办数); 按期结案率 `on_time_rate` = 按期结案数 ÷
+  (应结案数 − 缓办数): every numerator is a subset of its denominator, so no rate exceeds 1;
+- 返工 `rework_count`: failed verifications plus reopenings of those issues; `reworked`: issues sent
+  back at least once, `reworked_3_plus`: three times or more; 返工率 `rework_rate` = reworked ÷
+  (应结案数 − 缓办数);
+- `reported`: issues received in the period, rejected and merged excluded (a count beside the set, in no rate);
+- `median_handling_hours`: median of (closed − received) over the closed issues of the set.
+Rates are fractions rounded to 4 places (0.9372 = 93.72%), null when the denominator is 0.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from gridgov.spreadsheets import Column, workbook
 from gridgov.timeutil import LOCAL_TZ
 
 GROUPS = ("grid", "community", "department", "category", "worker")
+EXCLUDED = ("rejected", "merged")  # not cases to close: out of the figures' set
 EXPORT_LIMIT = 10_000
 
 
@@ -41,19 +48,34 @@ class StatsQuerySchema(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "xlsx"]))
 
 
+def _count(text: str) -> fields.Integer:
+    return fields.Integer(metadata={"description": text})
+
+
+def _rate(text: str) -> fields.Float:
+    return fields.Float(allow_none=True, metadata={"description": text + "; a fraction, null when ÷ 0"})
+
+
 class StatsRowSchema(Schema):
     key = fields.String(allow_none=True)
     name = fields.String(allow_none=True)
-    reported = fields.Integer()
-    closed = fields.Integer()
-    closure_rate = fields.Float(allow_none=True)
-    due = fields.Integer()
-    deferred = fields.Integer()
-    closed_on_time = fields.Integer()
-    on_time_rate = fields.Float(allow_none=True)
-    rework_count = fields.Integer()
-    rework_rate = fields.Float(allow_none=True)
-    median_handling_hours = fields.Float(allow_none=True)
+    reported = _count("issues received in the period, rejected and merged excluded (in no rate)")
+    due = _count(
+        "应结案数: issues whose started deadline falls in the period (the date that puts an issue in a "
+        "period), rejected and merged issues excluded"
+    )
+    deferred = _count("缓办数: of the due, those deferred now")
+    closed = _count("结案数: of the due and not deferred, those closed")
+    closure_rate = _rate("结案率 = closed ÷ (due − deferred)")
+    closed_on_time = _count("按期结案数: of the closed, those closed by their deadline")
+    on_time_rate = _rate("按期结案率 = closed_on_time ÷ (due − deferred)")
+    rework_count = _count("返工次数: failed verifications plus reopenings, of the due and not deferred")
+    reworked = _count("of the due and not deferred, issues sent back at least once")
+    reworked_3_plus = _count("of the due and not deferred, issues sent back three times or more")
+    rework_rate = _rate("返工率 = reworked ÷ (due − deferred)")
+    median_handling_hours = fields.Float(
+        allow_none=True, metadata={"description": "median of (closed − received) over the closed, in hours"}
+    )
 
 
 def bounded(query) -> list[Issue]:
@@ -62,6 +84,17 @@ def bounded(query) -> list[Issue]:
 
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
+
+
+def evaluation_rates(
+    due: int, deferred: int, closed: int, closed_on_time: int
+) -> tuple[float | None, float | None]:
+    """(结案率, 按期结案率) = (结案数, 按期结案数) ÷ (应结案数 − 缓办数); ValueError when the counts
+    are not nested (each numerator must be part of its denominator)."""
+    base = due - deferred
+    if not 0 <= closed_on_time <= closed <= base:
+        raise ValueError(f"counts not nested: {closed_on_time=} {closed=} {due=} {deferred=}")
+    return _ratio(closed, base), _ratio(closed_on_time, base)
 
 
 def _group_keys(group_by: str, rows) -> dict:
@@ -105,10 +138,17 @@ def issue_figures(user: User, query: dict) -> list[dict]:
         Issue.closed_at,
         Issue.deadline,
         Issue.deadline_provisional,
-        Issue.was_deferred,
         Issue.closed_on_time,
         Issue.rework_count,
-    ).where(visible(user), or_(Issue.received_at.between(start, end), Issue.deadline.between(start, end)))
+        Issue.reopen_count,
+    ).where(
+        visible(user),
+        Issue.status.not_in(EXCLUDED),
+        or_(
+            Issue.received_at.between(start, end),
+            (Issue.deadline >= start) & (Issue.deadline < end) & Issue.deadline_provisional.is_(False),
+        ),
+    )
     if query.get("area"):
         area = get_area(user, query["area"])
         select_ = select_.where(
@@ -119,12 +159,13 @@ def issue_figures(user: User, query: dict) -> list[dict]:
     acc: dict = defaultdict(
         lambda: {
             "reported": 0,
-            "closed": 0,
             "due": 0,
             "deferred": 0,
+            "closed": 0,
             "closed_on_time": 0,
             "rework_count": 0,
-            "reworked_closed": 0,
+            "reworked": 0,
+            "reworked_3_plus": 0,
             "hours": [],
         }
     )
@@ -132,30 +173,40 @@ def issue_figures(user: User, query: dict) -> list[dict]:
         bucket = acc[keys.get(row.group, (None, None))]
         if start <= row.received_at < end:
             bucket["reported"] += 1
-            bucket["rework_count"] += row.rework_count
-            if row.status == "closed":
-                bucket["closed"] += 1
-                bucket["hours"].append((row.closed_at - row.received_at).total_seconds() / 3600)
-                bucket["reworked_closed"] += 1 if row.rework_count else 0
-        if row.deadline is not None and not row.deadline_provisional and start <= row.deadline < end:
-            bucket["due"] += 1
-            bucket["deferred"] += 1 if row.was_deferred else 0
+        if row.deadline is None or row.deadline_provisional or not start <= row.deadline < end:
+            continue
+        bucket["due"] += 1
+        if row.status == "deferred":
+            bucket["deferred"] += 1
+            continue
+        sent_back = row.rework_count + row.reopen_count
+        bucket["rework_count"] += sent_back
+        bucket["reworked"] += 1 if sent_back else 0
+        bucket["reworked_3_plus"] += 1 if sent_back >= 3 else 0
+        if row.status == "closed":
+            bucket["closed"] += 1
             bucket["closed_on_time"] += 1 if row.closed_on_time else 0
+            bucket["hours"].append((row.closed_at - row.received_at).total_seconds() / 3600)
     result = []
     for (key, name), b in sorted(acc.items(), key=lambda item: (item[0][0] is None, item[0][0] or "")):
+        closure_rate, on_time_rate = evaluation_rates(
+            b["due"], b["deferred"], b["closed"], b["closed_on_time"]
+        )
         result.append(
             {
                 "key": key,
                 "name": name,
                 "reported": b["reported"],
-                "closed": b["closed"],
-                "closure_rate": _ratio(b["closed"], b["reported"]),
                 "due": b["due"],
                 "deferred": b["deferred"],
+                "closed": b["closed"],
+                "closure_rate": closure_rate,
                 "closed_on_time": b["closed_on_time"],
-                "on_time_rate": _ratio(b["closed_on_time"], b["due"] - b["deferred"]),
+                "on_time_rate": on_time_rate,
                 "rework_count": b["rework_count"],
-                "rework_rate": _ratio(b["reworked_closed"], b["closed"]),
+                "reworked": b["reworked"],
+                "reworked_3_plus": b["reworked_3_plus"],
+                "rework_rate": _ratio(b["reworked"], b["due"] - b["deferred"]),
                 "median_handling_hours": round(statistics.median(b["hours"]), 2) if b["hours"] else None,
             }
         )
@@ -169,11 +220,13 @@ def figures_xlsx(rows: list[dict], group_by: str) -> bytes:
         ("reported", Column("上报数", "int")),
         ("closed", Column("办结数", "int")),
         ("closure_rate", Column("办结率", "rate")),
-        ("due", Column("到期数", "int")),
-        ("deferred", Column("延期数", "int")),
+        ("due", Column("应结案数", "int")),
+        ("deferred", Column("缓办数", "int")),
         ("closed_on_time", Column("按期办结数", "int")),
         ("on_time_rate", Column("按期办结率", "rate")),
         ("rework_count", Column("返工次数", "int")),
+        ("reworked", Column("返工问题数", "int")),
+        ("reworked_3_plus", Column("返工三次及以上", "int")),
         ("rework_rate", Column("返工率", "rate")),
         ("median_handling_hours", Column("处置时长中位数（小时）", "number")),
     ]

@@ -29,7 +29,7 @@ from gridgov.issues.deadlines import deadline_for
 from gridgov.issues.models import LEVELS, OPEN_STATUSES, Category, Department, Issue, Whistle
 from gridgov.issues.queries import get_issue
 from gridgov.issues.submission import _event, _owned_uploads
-from gridgov.timeutil import utcnow
+from gridgov.timeutil import LOCAL_TZ, utcnow
 from gridgov.workcal.services import work_calendar
 
 REOPEN_DAYS = 30
@@ -187,7 +187,11 @@ def act(user: User, issue_id: int, data: dict) -> Issue:
     elif action == "resume":
         issue.status = issue.previous_status or "in_progress"
         if issue.deferred_remaining_s is not None:
-            issue.deadline = work_calendar().add_working_seconds(now, issue.deferred_remaining_s)
+            calendar = work_calendar()
+            issue.deadline = calendar.add_working_seconds(now, issue.deferred_remaining_s)
+            issue.deadline_uncertain = calendar.uncertain_between(
+                now.astimezone(LOCAL_TZ).date(), issue.deadline.astimezone(LOCAL_TZ).date()
+            )
         issue.deferred_remaining_s = None
         event_data = {"deadline": issue.deadline.isoformat() if issue.deadline else None}
     elif action == "merge":

@@ -1,8 +1,13 @@
 """Gregorian → Chinese lunar dates, one conversion per day, shared by every market. No Flask import.
 
-Dates are walked day by day and each is converted once (tyme4py, MIT, covering 1901–2099 and
-beyond); lunar dates are never built and converted back, so a 29-day month can never grow a
-30th day. Lunar dates are China civil dates: pass a date already taken in Asia/Shanghai.
+Dates are walked day by day and each is converted once (sxtwl, BSD, which agrees with the Hong
+Kong Observatory's 1901–2100 table on every day, about 13 µs a conversion); lunar dates are never
+built and converted back, so a 29-day month can never grow a 30th day. Lunar dates are China civil
+dates: pass a date already taken in Asia/Shanghai.
+
+The Observatory flags three month starts as possibly one day off (the new moon falls within about
+a minute of midnight). Every day whose lunar date hangs on one of them, the day before it and the
+month it starts, is `uncertain`.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from tyme4py.solar import SolarDay
+import sxtwl
 
 MONTH_NAMES = ("正月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "冬月", "腊月")
 DAY_NAMES = tuple(
@@ -22,6 +27,8 @@ DAY_NAMES = tuple(
     + ["廿" + c for c in "一二三四五六七八九"]
     + ["三十"]
 )
+# Month starts the Hong Kong Observatory marks as uncertain by a day (its 1901–2100 table notes).
+HKO_UNCERTAIN_MONTH_STARTS = (date(2057, 9, 28), date(2089, 9, 4), date(2097, 8, 7))
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +38,7 @@ class LunarDate:
     day: int
     leap: bool
     month_days: int  # 29 or 30
+    uncertain: bool = False  # in a month whose start the Observatory flags as uncertain
 
     @property
     def name(self) -> str:
@@ -45,22 +53,36 @@ class LunarDate:
             "leap": self.leap,
             "month_days": self.month_days,
             "name": self.name,
+            "uncertain": self.uncertain,
         }
 
 
 _cache: dict[date, LunarDate] = {}
-_month_days: dict[tuple[int, int], int] = {}
+_month_days: dict[tuple[int, int, bool], int] = {}
 _lock = threading.Lock()
 
 
+def _uncertain_ranges() -> list[tuple[date, date]]:
+    ranges = []
+    for first in HKO_UNCERTAIN_MONTH_STARTS:
+        days = sxtwl.fromSolar(first.year, first.month, first.day)
+        length = sxtwl.getLunarMonthNum(days.getLunarYear(), days.getLunarMonth(), bool(days.isLunarLeap()))
+        ranges.append((first - timedelta(days=1), first + timedelta(days=length - 1)))
+    return ranges
+
+
+_UNCERTAIN = _uncertain_ranges()
+
+
 def _convert(day: date) -> LunarDate:
-    lunar = SolarDay.from_ymd(day.year, day.month, day.day).get_lunar_day()
-    month = lunar.get_lunar_month()
-    key = (month.get_year(), month.get_month_with_leap())
+    found = sxtwl.fromSolar(day.year, day.month, day.day)
+    year, month, leap = found.getLunarYear(), found.getLunarMonth(), bool(found.isLunarLeap())
+    key = (year, month, leap)
     days = _month_days.get(key)
     if days is None:
-        days = _month_days[key] = month.get_day_count()
-    return LunarDate(month.get_year(), month.get_month(), lunar.get_day(), month.is_leap(), days)
+        days = _month_days[key] = sxtwl.getLunarMonthNum(year, month, leap)
+    uncertain = any(first <= day <= last for first, last in _UNCERTAIN)
+    return LunarDate(year, month, found.getLunarDay(), leap, days, uncertain)
 
 
 def lunar_date(day: date) -> LunarDate:

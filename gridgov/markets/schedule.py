@@ -4,7 +4,8 @@ A `DayTable` converts each day of a range to lunar once and indexes the days by 
 Gregorian day and weekday, so each market costs only as much as its own occurrences.
 
 A rule day that a month lacks (三十 in a 29-day lunar month, the 31st, 29–31 February) is skipped
-by default; with `missing_day="last_day"` the market is held on the month's last day instead.
+by default; with `missing_day="last_day"` the market is held on the month's last day instead, and
+with `missing_day="next_day"` on the day after it (初一, or the 1st of the next Gregorian month).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 import calendar as gregorian_calendar
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
-from gridgov.markets.lunar import LunarDate, lunar_dates
+from gridgov.markets.lunar import LunarDate, lunar_date, lunar_dates
 from gridgov.timeutil import LOCAL_TZ
 
-MISSING_DAY_POLICIES = ("skip", "last_day")
+MISSING_DAY_POLICIES = ("skip", "last_day", "next_day")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class DayTable:
         # Last days of months that are short of a rule day: lunar 29-day months, short Gregorian months.
         self.lunar_short_month_ends: list[date] = []
         self.gregorian_month_ends: dict[int, list[date]] = defaultdict(list)  # month length → last days
+        # First days of months that follow a short one (the month before may lie outside the range).
+        self.after_lunar_short_month: list[date] = []
+        self.gregorian_month_starts: dict[int, list[date]] = defaultdict(list)  # previous month's length → 1sts
         # Per-day facts every occurrence repeats, computed once: ISO date, lunar dict, UTC offset.
         self.facts: dict[date, tuple[str, dict, str]] = {}
         for day, lunar in self.days:
@@ -58,6 +62,10 @@ class DayTable:
             length = gregorian_calendar.monthrange(day.year, day.month)[1]
             if day.day == length:
                 self.gregorian_month_ends[length].append(day)
+            if lunar.day == 1 and lunar_date(day - timedelta(days=1)).month_days == 29:
+                self.after_lunar_short_month.append(day)
+            if day.day == 1:
+                self.gregorian_month_starts[(day - timedelta(days=1)).day].append(day)
 
     def dates(self, rule: dict, missing_day: str = "skip") -> list[date]:
         """The dates in the table's range on which a market with this rule is held, in order."""
@@ -71,6 +79,8 @@ class DayTable:
                 found.update(self.by_lunar_day.get(day, ()))
             if missing_day == "last_day" and 30 in days:
                 found.update(self.lunar_short_month_ends)
+            elif missing_day == "next_day" and 30 in days:
+                found.update(self.after_lunar_short_month)
         else:
             days = set(rule["days"])
             for day in days:
@@ -79,4 +89,8 @@ class DayTable:
                 for length, ends in self.gregorian_month_ends.items():
                     if any(d > length for d in days):
                         found.update(ends)
+            elif missing_day == "next_day":
+                for length, firsts in self.gregorian_month_starts.items():
+                    if any(d > length for d in days):
+                        found.update(firsts)
         return sorted(found)

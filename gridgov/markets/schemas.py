@@ -33,7 +33,8 @@ class MarketSchema(Schema):
     missing_day = fields.String(
         load_default="skip",
         validate=validate.OneOf(MISSING_DAY_POLICIES),
-        metadata={"description": "skip (default) or last_day: what to do in a month without the rule day"},
+        metadata={"description": "What to do in a month without the rule day (三十 in a 29-day lunar month, the 31st): "
+            "skip (default), last_day (held on 廿九 / the month's last day) or next_day (held on 初一 / the 1st)"},
     )
     start_time = fields.Time(load_default=time(7, 0), format="%H:%M")
     end_time = fields.Time(load_default=time(12, 0), format="%H:%M")
@@ -93,6 +94,9 @@ class LunarSchema(Schema):
     leap = fields.Boolean()
     month_days = fields.Integer()
     name = fields.String()
+    uncertain = fields.Boolean(
+        metadata={"description": "in a month whose start the Hong Kong Observatory flags as uncertain by a day"}
+    )
 
 
 class TeamBriefSchema(Schema):
@@ -108,6 +112,9 @@ class OccurrenceSchema(Schema):
     date = fields.String()
     lunar = fields.Nested(LunarSchema)
     status = fields.String(metadata={"description": "scheduled, cancelled or moved"})
+    uncertain = fields.Boolean(
+        metadata={"description": "a lunar-rule day in a month the Observatory flags: the date may be a day off"}
+    )
     start = fields.String()
     end = fields.String()
     reason = fields.String()

@@ -323,6 +323,7 @@ def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, 
         market_id, name, area_id = market.id, market.name, market.area_id
         start_clock, end_clock = f"T{market.start_time:%H:%M:%S}", f"T{market.end_time:%H:%M:%S}"
         market_blackouts = blackouts[market_id]
+        lunar_rule = market.rule["calendar"] == "lunar"
         days = [d for d in table.dates(market.rule, market.missing_day) if start <= d <= end]
         own = by_market.get(market_id)
         special = _exception_entries(own, start, end, set(days)) if own else {}
@@ -352,6 +353,7 @@ def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, 
                 "area_id": area_id,
                 "date": iso,
                 "lunar": lunar_dict,
+                "uncertain": lunar_rule and lunar_dict["uncertain"],
                 "start": iso + start_clock + offset,
                 "end": iso + end_clock + offset,
                 "teams": teams.get((market_id, day), no_teams)

@@ -105,11 +105,41 @@ class CaseSchema(Schema):
     next_due = fields.Date(allow_none=True)
     reopen_count = fields.Integer()
     allowed_actions = fields.Method("moves")
+    clocks = fields.Method(
+        "legal_clocks",
+        metadata={
+            "description": "The legal clocks (accept: 5 working days from receipt; conclude: 60 from acceptance, "
+            "+30 once extended), each with its deadline, working days used and left, paused, uncertain"
+        },
+    )
 
     def moves(self, case):
         from gridgov.wages.services import allowed_moves
 
         return allowed_moves(case)
+
+    def legal_clocks(self, case):
+        from gridgov.wages.services import case_clocks
+
+        return ClockSchema(many=True).dump(case_clocks(case))
+
+
+class ClockSchema(Schema):
+    clock = fields.String(metadata={"description": "accept or conclude"})
+    deadline = fields.DateTime(allow_none=True)
+    met = fields.DateTime(allow_none=True, metadata={"description": "when the clock was met"})
+    working_days = fields.Integer(allow_none=True, metadata={"description": "the clock's length"})
+    used = fields.Integer(allow_none=True, metadata={"description": "working days used so far"})
+    left = fields.Integer(
+        allow_none=True,
+        metadata={"description": "working days left; negative when late; null once met or paused"},
+    )
+    paused = fields.Boolean(
+        metadata={"description": "stopped before it was met: refused, transferred or merged"}
+    )
+    uncertain = fields.Boolean(
+        metadata={"description": "the count passes a day of a provisional year: the deadline may still move"}
+    )
 
 
 class CaseQuerySchema(Schema):

@@ -166,7 +166,7 @@ def file_claim(data: dict) -> tuple[WageCase, str]:
         description=data["description"],
         evidence=data.get("evidence") or [],
         received_at=now,
-        accept_deadline=work_calendar().add_working_days(now, 5),
+        accept_deadline=work_calendar().add_working_days(now, ACCEPT_DAYS),
         next_step="受理审查",
     )
     case.next_due = case.accept_deadline.astimezone(LOCAL_TZ).date()
@@ -289,27 +289,103 @@ MOVES = {
 }
 
 
-def case_clocks(case: WageCase, today: date | None = None) -> list[dict]:
-    """The two legal clocks (accept, conclude): deadline, when met, and working days left.
+STOPPED_STATUSES = ("not_accepted", "transferred", "merged")  # the clocks stop without being met
+ACCEPT_DAYS, CONCLUDE_DAYS, EXTENSION_DAYS = 5, 60, 30
 
-    `left` is None once the clock is met or not started; negative when the deadline has passed.
+
+def case_clocks(case: WageCase, today: date | None = None) -> list[dict]:
+    """The two legal clocks (accept, conclude), for the API and the console alike.
+
+    Each: `deadline`; `met` (when it was met); `working_days` (the clock's length), `used` (working
+    days from its start to today or the deadline, whichever is first) and `left` (None once met or
+    stopped; negative when the deadline has passed); `paused` (the case left the group, refused,
+    transferred or merged, before the clock was met); `uncertain` (the count passes a day of a
+    provisional year, so the deadline may move when the State Council publishes it).
     """
     today = today or local_today()
     calendar = work_calendar()
+    stopped = case.status in STOPPED_STATUSES
     clocks = []
-    for name, deadline, met in (
-        ("accept", case.accept_deadline, case.accepted_at),
-        ("conclude", case.conclude_deadline, case.closed_at),
+    for name, start, deadline, met, length in (
+        ("accept", case.received_at, case.accept_deadline, case.accepted_at, ACCEPT_DAYS),
+        (
+            "conclude",
+            case.accepted_at,
+            case.conclude_deadline,
+            case.closed_at if case.status == "closed" else None,
+            CONCLUDE_DAYS + (EXTENSION_DAYS if case.extended else 0),
+        ),
     ):
-        left = None
-        if deadline is not None and met is None:
+        left = used = None
+        uncertain = paused = False
+        if deadline is not None:
             due = deadline.astimezone(LOCAL_TZ).date()
-            if due >= today:
-                left = calendar.working_days_between(today, due)
-            else:
-                left = -calendar.working_days_between(due, today)
-        clocks.append({"clock": name, "deadline": deadline, "met": met, "left": left})
+            begin = start.astimezone(LOCAL_TZ).date() if start is not None else min(today, due)
+            end = met.astimezone(LOCAL_TZ).date() if met else min(today, due)
+            used = calendar.working_days_between(begin, max(begin, end)) if start is not None else None
+            uncertain = calendar.uncertain_between(begin, due)
+            paused = met is None and stopped
+            if met is None and not stopped:
+                left = (
+                    calendar.working_days_between(today, due)
+                    if due >= today
+                    else -calendar.working_days_between(due, today)
+                )
+        clocks.append(
+            {
+                "clock": name,
+                "deadline": deadline,
+                "met": met,
+                "working_days": length if deadline is not None else None,
+                "used": used,
+                "left": left,
+                "paused": paused,
+                "uncertain": uncertain,
+            }
+        )
     return clocks
+
+
+def recompute_case_deadlines(calendar, year: int, actor: User | None) -> int:
+    """Re-run the clocks of open cases whose count passes `year` (after the year was edited).
+
+    Each case whose deadline moved gets a `deadline_recomputed` event with a public line for the
+    claimant, and its next due date follows the deadline it was set from. The caller commits.
+    """
+    moved = 0
+    cases = db.session.scalars(select(WageCase).where(WageCase.closed_at.is_(None)))
+    for case in cases:
+        changes = {}
+        clocks = [("accept", case.received_at, ACCEPT_DAYS)] if case.accepted_at is None else []
+        if case.accepted_at is not None and case.conclude_deadline is not None:
+            clocks.append(("conclude", case.accepted_at, CONCLUDE_DAYS))
+        for name, start, days in clocks:
+            old = case.accept_deadline if name == "accept" else case.conclude_deadline
+            if not start.astimezone(LOCAL_TZ).year <= year <= old.astimezone(LOCAL_TZ).year:
+                continue
+            new = calendar.add_working_days(start, days)
+            if name == "conclude" and case.extended:
+                new = calendar.add_working_days(new, EXTENSION_DAYS)
+            if new != old:
+                changes[name] = {"from": old.isoformat(), "to": new.isoformat()}
+                if case.next_due == old.astimezone(LOCAL_TZ).date():
+                    case.next_due = new.astimezone(LOCAL_TZ).date()
+                if name == "accept":
+                    case.accept_deadline = new
+                else:
+                    case.conclude_deadline = new
+        if changes:
+            moved += len(changes)
+            due = min(datetime.fromisoformat(c["to"]) for c in changes.values()).astimezone(LOCAL_TZ).date()
+            _event(
+                case,
+                actor,
+                "deadline_recomputed",
+                case.status,
+                f"{year} 年节假日安排已公布，办理期限调整为 {due.isoformat()}。",
+                data={"year": year, **changes},
+            )
+    return moved
 
 
 def allowed_moves(case: WageCase) -> list[str]:
@@ -356,7 +432,7 @@ def act(user: User, case_id: int, data: dict) -> WageCase:
     case.officer_id = case.officer_id or user.id
     if action == "accept":
         case.status, case.accepted_at = "verifying", now
-        case.conclude_deadline = calendar.add_working_days(now, 60)
+        case.conclude_deadline = calendar.add_working_days(now, CONCLUDE_DAYS)
         case.next_step, case.next_due = "现场核实", case.conclude_deadline.astimezone(LOCAL_TZ).date()
         public = "已受理，劳动保障监察员将到现场核实。"
     elif action == "refuse":
@@ -515,8 +591,11 @@ def act(user: User, case_id: int, data: dict) -> WageCase:
                 )
             )
         _need(data, "note")
-        case.conclude_deadline = calendar.add_working_days(case.conclude_deadline, 30)
+        old_due = case.conclude_deadline.astimezone(LOCAL_TZ).date()
+        case.conclude_deadline = calendar.add_working_days(case.conclude_deadline, EXTENSION_DAYS)
         case.extended = True
+        if case.next_due is None or case.next_due == old_due:  # the next step was due at the old deadline
+            case.next_due = case.conclude_deadline.astimezone(LOCAL_TZ).date()
         extra = {"approver_id": approver.id, "deadline": case.conclude_deadline.isoformat()}
         public = "案情复杂，经批准延长办案期限 30 个工作日。"
     _event(case, user, action, before, public, note, extra or None)

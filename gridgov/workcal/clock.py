@@ -1,7 +1,9 @@
 """Working-time arithmetic over a holiday calendar. No Flask import.
 
 A day is a working day when it is a weekday that is not a public holiday, or a weekend day that
-the State Council made a working day (调休). Working hours are the office's (default
+the State Council made a working day (调休). A year whose schedule is not entered (`known_years`)
+is provisional: its days off are the holiday law's (`statutory.py`), with no 调休, and a deadline
+that counts any of its days is uncertain. Working hours are the office's (default
 08:30–12:00 and 14:30–18:00, local time). Deadlines are local times in Asia/Shanghai.
 """
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from gridgov.timeutil import LOCAL_TZ
+from gridgov.workcal.statutory import statutory_holidays
 
 DEFAULT_PERIODS = ((time(8, 30), time(12, 0)), (time(14, 30), time(18, 0)))
 
@@ -21,8 +24,18 @@ class WorkCalendar:
     workdays: set[date] = field(default_factory=set)  # weekend days that are working days
     known_years: set[int] = field(default_factory=set)
     periods: tuple[tuple[time, time], ...] = DEFAULT_PERIODS
+    _provisional: dict[int, dict[date, str]] = field(default_factory=dict, repr=False)
+
+    def provisional_holidays(self, year: int) -> dict[date, str]:
+        """The holiday law's days off in a year without an entered schedule."""
+        found = self._provisional.get(year)
+        if found is None:
+            found = self._provisional[year] = statutory_holidays(year)
+        return found
 
     def is_workday(self, day: date) -> bool:
+        if day.year not in self.known_years:
+            return day.isoweekday() <= 5 and day not in self.provisional_holidays(day.year)
         if day in self.workdays:
             return True
         if day in self.holidays:
@@ -30,8 +43,13 @@ class WorkCalendar:
         return day.isoweekday() <= 5
 
     def knows(self, day: date) -> bool:
-        """Whether the calendar has this year's official holidays (otherwise weekends are a guess)."""
+        """Whether the calendar has this year's official schedule (otherwise it is provisional)."""
         return day.year in self.known_years
+
+    def uncertain_between(self, start: date, end: date) -> bool:
+        """Whether a count from `start` to `end` passes a day of a provisional year."""
+        first, last = sorted((start, end))
+        return any(year not in self.known_years for year in range(first.year, last.year + 1))
 
     def day_end(self, day: date) -> datetime:
         return datetime.combine(day, self.periods[-1][1], LOCAL_TZ)

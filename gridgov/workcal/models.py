@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Date, String
+from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gridgov.dbtypes import UTCDateTime
 from gridgov.extensions import db
 
 
@@ -20,9 +21,11 @@ class CalendarDay(db.Model):
 
 
 class CalendarYear(db.Model):
-    """A year whose official holidays are loaded; deadlines beyond known years are flagged."""
+    """A year whose official schedule is entered (confirmed); any other year is provisional."""
 
     __tablename__ = "calendar_years"
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    source: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(100))  # chinese_calendar | admin | import: the notice named
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
