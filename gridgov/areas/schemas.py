@@ -3,6 +3,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from gridgov.areas.crs import CRS_NAMES
 from gridgov.areas.models import LEVELS
 from gridgov.masking import mask_phone
+from gridgov.refs import Ref, Refs
 
 
 class AreaSchema(Schema):
@@ -10,7 +11,7 @@ class AreaSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=32))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    parent_id = fields.Integer(allow_none=True, load_default=None)
+    parent_id = Ref("area", allow_none=True, load_default=None)
     geometry = fields.Dict(required=True, metadata={"description": "GeoJSON Polygon or MultiPolygon, WGS-84"})
 
 
@@ -29,7 +30,7 @@ class AreaBriefSchema(Schema):
 
 class AreaQuerySchema(Schema):
     level = fields.String(validate=validate.OneOf(LEVELS))
-    parent = fields.Integer(metadata={"description": "Only the children of this area id"})
+    parent = Ref("area", metadata={"description": "Only the children of this area id"})
     format = fields.String(
         validate=validate.OneOf(["json", "geojson"]),
         load_default="json",
@@ -72,4 +73,4 @@ class LocateResultSchema(Schema):
 
 
 class WorkerAssignSchema(Schema):
-    user_ids = fields.List(fields.Integer(), required=True)
+    user_ids = Refs("user", required=True)

@@ -28,6 +28,7 @@ from gridgov.auth.models import User
 from gridgov.extensions import db
 from gridgov.issues.models import Category, Department, Issue
 from gridgov.issues.queries import visible
+from gridgov.refs import Ref
 from gridgov.timeutil import LOCAL_TZ
 
 GROUPS = ("grid", "community", "department", "category", "worker")
@@ -37,7 +38,7 @@ EXPORT_LIMIT = 10_000
 class StatsQuerySchema(Schema):
     from_ = fields.Date(required=True, data_key="from")
     to = fields.Date(required=True)
-    area = fields.Integer()
+    area = Ref("area")
     group_by = fields.String(load_default="grid", validate=validate.OneOf(GROUPS))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "xlsx"]))
 

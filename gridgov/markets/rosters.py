@@ -70,9 +70,14 @@ def update_team(user: User, team_id: int, changes: dict) -> PatrolTeam:
     if "name" in changes:
         team.name = changes["name"]
     if "member_ids" in changes:
-        team.members = _members(changes["member_ids"])
+        wanted = {m.user_id for m in _members(changes["member_ids"])}
+        # Keep the rows of members who stay: replacing them would insert before it deletes and
+        # trip the (team, user) unique constraint.
+        team.members = [m for m in team.members if m.user_id in wanted] + [
+            PatrolTeamMember(user_id=i) for i in sorted(wanted - set(team.member_ids))
+        ]
         db.session.flush()
-        conflicts = _conflicts_for_team_days(team)
+        conflicts = _conflicts_for_team_days(user, team)
         if conflicts:
             db.session.rollback()
             raise Conflict(conflicts[0])
@@ -109,6 +114,7 @@ def _overlap(a: Market, b: Market) -> bool:
 
 
 def _fmt_conflict(
+    user: User,
     team: PatrolTeam,
     market: Market,
     day: date,
@@ -118,6 +124,17 @@ def _fmt_conflict(
 ) -> Msg:
     who_zh = f"队员 {person}" if person else f"巡防队 {team.name}"
     who_en = f"member {person}" if person else f"team {team.name}"
+    in_scope = db.session.scalar(
+        select(Market.id)
+        .join(Area, Area.id == Market.area_id)
+        .where(Market.id == other_market.id, area_in_scope(user))
+    )
+    if in_scope is None:  # another town's roster is not the caller's to read
+        return Msg(
+            f"时间冲突：{who_zh} {day} 已在其他辖区的集市值守，时间重叠，不能同时到 {market.name}。",
+            f"Conflict: {who_en} is on duty at a market outside your areas at overlapping hours on {day}, "
+            f"so cannot be at {market.name}.",
+        )
     return Msg(
         f"时间冲突：{who_zh} {day} 已在 {other_market.name}（{other_market.start_time:%H:%M}–{other_market.end_time:%H:%M}，"
         f"{other_team.name}），不能同时到 {market.name}（{market.start_time:%H:%M}–{market.end_time:%H:%M}）。",
@@ -128,7 +145,7 @@ def _fmt_conflict(
 
 
 def find_conflict(
-    team: PatrolTeam, market: Market, day: date, pending: list[tuple[int, Market, date]] = ()
+    user: User, team: PatrolTeam, market: Market, day: date, pending: list[tuple[int, Market, date]] = ()
 ) -> Msg | None:
     """A message naming the clash when the team, or one of its people, is elsewhere at overlapping hours."""
     people = set(team.member_ids)
@@ -145,17 +162,17 @@ def find_conflict(
         if not _overlap(market, other_market):
             continue
         if other_team.id == team.id:
-            return _fmt_conflict(team, market, day, other_market, other_team, None)
+            return _fmt_conflict(user, team, market, day, other_market, other_team, None)
         shared = people & set(other_team.member_ids)
         if shared:
             person = db.session.get(User, min(shared))
             return _fmt_conflict(
-                team, market, day, other_market, other_team, person.display_name or person.username
+                user, team, market, day, other_market, other_team, person.display_name or person.username
             )
     return None
 
 
-def _conflicts_for_team_days(team: PatrolTeam) -> list[Msg]:
+def _conflicts_for_team_days(user: User, team: PatrolTeam) -> list[Msg]:
     found = []
     for assignment in db.session.scalars(
         select(MarketAssignment).where(
@@ -163,7 +180,7 @@ def _conflicts_for_team_days(team: PatrolTeam) -> list[Msg]:
         )
     ):
         market = db.session.get(Market, assignment.market_id)
-        conflict = find_conflict(team, market, assignment.date)
+        conflict = find_conflict(user, team, market, assignment.date)
         if conflict:
             found.append(conflict)
     return found
@@ -209,7 +226,7 @@ def assign(user: User, market_id: int, data: dict) -> list[MarketAssignment]:
     for team, day in plan:
         if (team.id, day) in existing:
             continue
-        conflict = find_conflict(team, market, day, pending)
+        conflict = find_conflict(user, team, market, day, pending)
         if conflict:
             db.session.rollback()
             raise Conflict(conflict)
