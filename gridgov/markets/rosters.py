@@ -7,7 +7,7 @@ import secrets
 from datetime import date, datetime
 
 from shapely.geometry import Point, shape
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gridgov.areas.crs import to_wgs84
 from gridgov.areas.models import Area
@@ -27,6 +27,15 @@ from gridgov.markets.services import (
     scheduled_on,
 )
 from gridgov.timeutil import LOCAL_TZ, local_today, utcnow
+
+ROSTER_LOCK = 0x6767_5253  # one PostgreSQL advisory lock for every roster write ("ggRS")
+
+
+def lock_rosters() -> None:
+    """Serialise roster writes until the commit (PostgreSQL), so two at once cannot both pass the
+    conflict check: a clash can involve any team that shares a person, so no row lock covers it."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROSTER_LOCK})
 
 
 def teams_query(user: User):
@@ -67,6 +76,9 @@ def create_team(user: User, data: dict) -> PatrolTeam:
 
 def update_team(user: User, team_id: int, changes: dict) -> PatrolTeam:
     team = get_team(user, team_id)
+    if "member_ids" in changes:
+        lock_rosters()
+        db.session.refresh(team)
     if "name" in changes:
         team.name = changes["name"]
     if "member_ids" in changes:
@@ -198,6 +210,7 @@ def assign(user: User, market_id: int, data: dict) -> list[MarketAssignment]:
     All or nothing: one conflict refuses the whole request with 409 naming both markets.
     """
     market = get_market(user, market_id)
+    lock_rosters()
     teams = [get_team(user, tid) for tid in data["team_ids"]]
     if "date" in data and data["date"] is not None:
         if scheduled_on(market, data["date"]) is None:

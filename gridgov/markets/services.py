@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import date, time, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from gridgov.areas.models import Area
 from gridgov.areas.scope import area_in_scope
@@ -122,6 +123,9 @@ def add_exception(user: User, market_id: int, data: dict) -> MarketException:
         )
     if kind == "add" and day in held:
         raise Invalid(Msg(f"{day} 已是集日。", f"{day} is already a market day."))
+    taken = Conflict(
+        Msg(f"{day} 已有调整记录，请先撤销。", f"{day} already has an exception; remove it first.")
+    )
     if (
         db.session.scalar(
             select(MarketException.id).where(
@@ -130,9 +134,7 @@ def add_exception(user: User, market_id: int, data: dict) -> MarketException:
         )
         is not None
     ):
-        raise Conflict(
-            Msg(f"{day} 已有调整记录，请先撤销。", f"{day} already has an exception; remove it first.")
-        )
+        raise taken
     exception = MarketException(
         market_id=market.id,
         date=day,
@@ -142,7 +144,11 @@ def add_exception(user: User, market_id: int, data: dict) -> MarketException:
         created_by=user.id,
     )
     db.session.add(exception)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same day, adjusted by someone else at the same moment
+        db.session.rollback()
+        raise taken from None
     return exception
 
 
