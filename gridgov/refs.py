@@ -23,35 +23,31 @@ MAX_ID = 2**31 - 1  # id columns are 32-bit; a larger number names nothing
 MAX_IDS = 1000  # one query's worth of bound parameters
 
 
-def _areas(user, ids):
+def _areas(user):
     from gridgov.areas.models import Area
     from gridgov.areas.scope import area_in_scope
 
-    return select(Area.id).where(Area.id.in_(ids), area_in_scope(user))
+    return select(Area.id).where(area_in_scope(user))
 
 
-def _users(user, ids):
+def _users(user):
     """People placed in the caller's areas (admins: everyone)."""
     from gridgov.areas.models import Area
     from gridgov.areas.scope import area_in_scope, is_global
     from gridgov.auth.models import User, UserArea
 
     if is_global(user):
-        return select(User.id).where(User.id.in_(ids))
-    return (
-        select(UserArea.user_id)
-        .join(Area, Area.id == UserArea.area_id)
-        .where(UserArea.user_id.in_(ids), area_in_scope(user))
-    )
+        return select(User.id)
+    return select(UserArea.user_id).join(Area, Area.id == UserArea.area_id).where(area_in_scope(user))
 
 
-def _departments(user, ids):
+def _departments(user):
     """Departments serving the caller's areas: zone-wide ones, those of an area above, or within."""
     from gridgov.areas.models import Area
     from gridgov.areas.scope import area_in_scope, is_global, scope_paths
     from gridgov.issues.models import Department
 
-    query = select(Department.id).where(Department.id.in_(ids))
+    query = select(Department.id)
     if is_global(user):
         return query
     above = {int(part) for path in scope_paths(user) for part in path.strip("/").split("/") if part}
@@ -64,55 +60,49 @@ def _departments(user, ids):
     )
 
 
-def _teams(user, ids):
+def _teams(user):
     from gridgov.areas.models import Area
     from gridgov.areas.scope import area_in_scope
     from gridgov.markets.models import PatrolTeam
 
-    return (
-        select(PatrolTeam.id)
-        .join(Area, Area.id == PatrolTeam.area_id)
-        .where(PatrolTeam.id.in_(ids), area_in_scope(user))
-    )
+    return select(PatrolTeam.id).join(Area, Area.id == PatrolTeam.area_id).where(area_in_scope(user))
 
 
-def _markets(user, ids):
+def _markets(user):
     from gridgov.areas.models import Area
     from gridgov.areas.scope import area_in_scope
     from gridgov.markets.models import Market
 
-    return (
-        select(Market.id).join(Area, Area.id == Market.area_id).where(Market.id.in_(ids), area_in_scope(user))
-    )
+    return select(Market.id).join(Area, Area.id == Market.area_id).where(area_in_scope(user))
 
 
-def _uploads(user, ids):
+def _uploads(user):
     """A client attaches only his own uploads."""
     from gridgov.issues.models import Upload
 
-    return select(Upload.id).where(Upload.id.in_(ids), Upload.owner_id == user.id)
+    return select(Upload.id).where(Upload.owner_id == user.id)
 
 
-def _patrols(user, ids):
+def _patrols(user):
     from gridgov.patrols.models import Patrol
     from gridgov.patrols.services import visible
 
-    return select(Patrol.id).where(Patrol.id.in_(ids), visible(user))
+    return select(Patrol.id).where(visible(user))
 
 
-def _issues(user, ids):
+def _issues(user):
     from gridgov.issues.models import Issue
     from gridgov.issues.queries import visible
 
-    return select(Issue.id).where(Issue.id.in_(ids), visible(user))
+    return select(Issue.id).where(visible(user))
 
 
-def _wage_parties(user, ids):
+def _wage_parties(user):
     from gridgov.areas.scope import area_id_in_scope
     from gridgov.wages.models import WageCase, WageParty
 
     cases = select(WageCase.id).where(area_id_in_scope(user, WageCase.area_id))
-    return select(WageParty.id).where(WageParty.id.in_(ids), WageParty.case_id.in_(cases))
+    return select(WageParty.id).where(WageParty.case_id.in_(cases))
 
 
 KINDS: dict[str, Callable] = {
@@ -128,6 +118,11 @@ KINDS: dict[str, Callable] = {
 }
 
 
+def in_scope(kind: str, user):
+    """A select of the ids of every object of this kind in the user's scope (for IN clauses)."""
+    return KINDS[kind](user)
+
+
 def out_of_scope(kind: str, ids: Iterable[int], user=None) -> list[int]:
     """The ids (sorted) that name no object of this kind in the user's scope."""
     wanted = {i for i in ids if i is not None}
@@ -136,7 +131,10 @@ def out_of_scope(kind: str, ids: Iterable[int], user=None) -> list[int]:
     if user is None:
         user = g.get("current_user") if has_app_context() else None
     possible = {i for i in wanted if 0 < i <= MAX_ID}
-    found = set(db.session.scalars(KINDS[kind](user, possible))) if user is not None and possible else set()
+    found = set()
+    if user is not None and possible:
+        query = in_scope(kind, user)
+        found = set(db.session.scalars(query.where(query.selected_columns[0].in_(possible))))
     return sorted(wanted - found)
 
 

@@ -257,3 +257,16 @@ def test_a_query_filter_on_another_towns_area_is_refused(client, two_towns, town
     assert response.status_code == 422 and response.get_json()["errors"] == {
         "query": {"area": [OUT_OF_SCOPE]}
     }
+
+
+def test_the_console_offers_only_departments_the_caller_may_dispatch_to(app, two_towns, towns):
+    from gridgov.issues.catalogue import list_departments, seed_catalogue
+
+    seed_catalogue()
+    theirs = Department(code="TB-JS", name="乙镇建设办", area_id=two_towns["TB"].id)
+    district = Department(code="D-SW", name="区水务局", area_id=two_towns["D"].id)
+    db.session.add_all([theirs, district])
+    db.session.commit()
+    offered = {d.code for d in list_departments(towns["staff_a"])}
+    assert "TB-JS" not in offered and {"CG", "D-SW"} <= offered
+    assert "TB-JS" in {d.code for d in list_departments()}
