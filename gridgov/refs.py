@@ -140,7 +140,13 @@ def out_of_scope(kind: str, ids: Iterable[int], user=None) -> list[int]:
 
 def _description(kind: str, metadata: dict | None, many: bool) -> dict:
     metadata = dict(metadata or {})
-    what = f"{'Ids' if many else 'Id'} of {kind.replace('_', ' ')}s in your scope"
+    noun = kind.replace("_", " ")
+    what = (
+        f"ids of {noun}s in your scope"
+        if many
+        else f"the id of {'an' if noun[0] in 'aeiou' else 'a'} {noun} in your scope"
+    )
+    what += "; 422 on this field when unknown or out of scope"
     metadata["description"] = f"{metadata['description']} ({what})" if "description" in metadata else what
     metadata["x-refers-to"] = kind
     return metadata
