@@ -126,3 +126,53 @@ def test_two_desks_rostering_one_person_at_once_give_one_success_and_one_409(
     assert "陈刚" in next(body for status, body in results if status == 409)["message"]
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(MarketAssignment)) == 1
+
+
+def test_a_case_merged_into_one_being_merged_away_at_that_moment_is_refused(
+    app, postgresql_only, make_user, auth_headers, two_towns, monkeypatch
+):
+    def claim(text):
+        case, _ = file_claim(
+            {
+                "claimant": {"name": "王", "phone": "13812345678", "id_number": "11010519491231002X"},
+                "project": {"name": "p", "area_code": "TA"},
+                "parties": [{"role": "general_contractor", "name": "g"}],
+                "work_period": {"from_": date(2026, 1, 1), "to": date(2026, 2, 1)},
+                "amount_claimed": "100.00",
+                "workers": 1,
+                "description": text,
+            }
+        )
+        return case
+
+    first, second, third = claim("一"), claim("二"), claim("三")
+    headers = auth_headers(make_user(roles=["wage_officer"], areas=[two_towns["TA"]]))
+    original = wage_services.work_calendar
+
+    def slow():  # the move on `second` holds it longest; the merge into it looks for it meanwhile
+        wall.sleep(0.8 if threading.current_thread().name == "second" else 0.2)
+        return original()
+
+    monkeypatch.setattr(wage_services, "work_calendar", slow)
+    moves = {
+        "first": (first.id, {"action": "merge", "into_number": second.number}),
+        "second": (second.id, {"action": "merge", "into_number": third.number}),
+    }
+    results = {}
+    start = threading.Barrier(2)
+
+    def run(name):
+        case_id, body = moves[name]
+        client = app.test_client()
+        start.wait()
+        response = client.post(f"/api/v1/wage-cases/{case_id}/actions", headers=headers, json=body)
+        results[name] = response.status_code
+
+    threads = [threading.Thread(target=run, args=(name,), name=name) for name in moves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == {"second": 200, "first": 409}
+    db.session.expire_all()
+    assert db.session.get(WageCase, first.id).status == "received"
