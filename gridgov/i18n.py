@@ -52,6 +52,7 @@ _FIELD_MESSAGES_ZH = {
     "Invalid JSON body.": "JSON 格式错误。",
     "Shorter than minimum length {min}.": "长度不足。",
     "Length must be between {min} and {max}.": "长度不符合要求。",
+    "Unknown, or not in your scope.": "不存在或不在您的管辖范围内。",
 }
 
 

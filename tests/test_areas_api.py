@@ -142,7 +142,7 @@ def test_staff_create_update_delete_in_scope_only(client, make_user, auth_header
     assert created.status_code == 201, created.get_json()
     area_id = created.get_json()["id"]
     other = {**new, "code": "MB2", "parent_id": two_towns["GB"].id, "geometry": square(113.105, 33.0, 0.005)}
-    assert client.post("/api/v1/areas", json=other, headers=staff_a).status_code == 404
+    assert client.post("/api/v1/areas", json=other, headers=staff_a).status_code == 422
     renamed = client.patch(f"/api/v1/areas/{area_id}", json={"name": "改名"}, headers=staff_a)
     assert renamed.get_json()["name"] == "改名"
     outside = client.patch(
@@ -169,8 +169,10 @@ def test_grid_worker_cannot_create_areas(client, make_user, auth_headers, two_to
 
 def test_assign_workers_and_locate_lists_them(client, make_user, auth_headers, two_towns):
     staff_a = auth_headers(make_user(roles=["staff"], areas=[two_towns["TA"]]))
-    worker = make_user(roles=["grid_worker"], display_name="李娜", phone="13800001111")
-    not_worker = make_user(roles=["patrol"])
+    worker = make_user(
+        roles=["grid_worker"], areas=[two_towns["TA"]], display_name="李娜", phone="13800001111"
+    )
+    not_worker = make_user(roles=["patrol"], areas=[two_towns["TA"]])
     url = f"/api/v1/areas/{two_towns['MA'].id}/workers"
     assert client.put(url, json={"user_ids": [not_worker.id]}, headers=staff_a).status_code == 422
     assigned = client.put(url, json={"user_ids": [worker.id]}, headers=staff_a).get_json()

@@ -15,7 +15,7 @@ from gridgov.issues import workflow
 from gridgov.issues.models import Issue
 from gridgov.markets import rosters
 from gridgov.markets import services as market_services
-from gridgov.markets.models import Market, MarketAssignment, PatrolTeam
+from gridgov.markets.models import Market, MarketAssignment
 from gridgov.seeding import seed_demo
 from gridgov.timeutil import local_today
 from gridgov.wages import services as wage_services
@@ -186,7 +186,10 @@ def test_a_town_never_reaches_another_towns_records(client, demo):
     market = db.session.scalar(select(Market).where(Market.name == "杨庄集"))
     count = select(func.count()).select_from(MarketAssignment).where(MarketAssignment.market_id == market.id)
     assignments = db.session.scalar(count)
-    team = db.session.scalar(select(PatrolTeam.id).order_by(PatrolTeam.id))
+    staff = db.session.scalar(select(User).where(User.username == "staff_huangtai"))
+    team = rosters.create_team(
+        staff, {"name": "黄台队", "area_id": staff.area_ids[0], "member_ids": [staff.id]}
+    ).id
     assign = client.post(
         f"/console/markets/{market.id}/assign",
         data={"csrf_token": token, "team_ids": str(team), "from": "2026-01-01", "to": "2026-12-31"},

@@ -77,6 +77,15 @@ CONSOLE_FORMS = {
 }
 
 
+def own_refs(body: dict, outsider, town) -> dict:
+    """Ids inside a body name the outsider's own objects, so only the path id is foreign."""
+    if body and "team_ids" in body:
+        team = create_team(outsider, {"name": "乙队", "area_id": town.id, "member_ids": [outsider.id]})
+        value = [team.id] if isinstance(body["team_ids"], list) else str(team.id)
+        return {**body, "team_ids": value}
+    return body
+
+
 def id_rules(app, prefix="/api/v1"):
     for rule in app.url_map.iter_rules():
         names = {a for a, c in rule._converters.items() if isinstance(c, IntegerConverter)} - NOT_IDS
@@ -222,7 +231,7 @@ def test_user_of_another_scope_is_refused_everywhere(
         for name in names:
             url = url.replace(f"<int:{name}>", str(town_a_objects[name]))
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            body = BODIES.get((method, rule.rule))
+            body = own_refs(BODIES.get((method, rule.rule)), outsider, two_towns["TB"])
             target = url + (QUERIES.get(rule.rule, "") if method == "GET" else "")
             response = client.open(
                 target, method=method, headers=headers, json=body if method != "GET" else None
@@ -265,7 +274,8 @@ def test_console_pages_refuse_another_scope(app, client, make_user, two_towns, t
         if "POST" in rule.methods:
             with client.session_transaction() as session:
                 session.pop("_flashes", None)
-            response = client.post(url, data={"csrf_token": token, **CONSOLE_FORMS[rule.rule]})
+            form = own_refs(CONSOLE_FORMS[rule.rule], outsider, two_towns["TB"])
+            response = client.post(url, data={"csrf_token": token, **form})
             with client.session_transaction() as session:
                 flashed = session.get("_flashes", [])
             assert response.status_code == 403 or ("error", "资源不存在。") in flashed, (url, flashed)

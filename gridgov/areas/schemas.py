@@ -4,6 +4,7 @@ from gridgov.areas.crs import CRS_NAMES
 from gridgov.areas.geometry import rfc7946_oriented
 from gridgov.areas.models import LEVELS
 from gridgov.masking import mask_phone
+from gridgov.refs import Ref, Refs
 
 
 class GeoJSONField(fields.Dict):
@@ -18,7 +19,7 @@ class AreaSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=32))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    parent_id = fields.Integer(allow_none=True, load_default=None)
+    parent_id = Ref("area", allow_none=True, load_default=None)
     geometry = GeoJSONField(
         required=True,
         metadata={
@@ -43,7 +44,7 @@ class AreaBriefSchema(Schema):
 
 class AreaQuerySchema(Schema):
     level = fields.String(validate=validate.OneOf(LEVELS))
-    parent = fields.Integer(metadata={"description": "Only the children of this area id"})
+    parent = Ref("area", metadata={"description": "Only the children of this area id"})
     format = fields.String(
         validate=validate.OneOf(["json", "geojson"]),
         load_default="json",
@@ -89,4 +90,4 @@ class LocateResultSchema(Schema):
 
 
 class WorkerAssignSchema(Schema):
-    user_ids = fields.List(fields.Integer(), required=True)
+    user_ids = Refs("user", required=True)

@@ -1,5 +1,7 @@
 from marshmallow import Schema, fields
 
+from gridgov.refs import Ref
+
 
 class AuditEntrySchema(Schema):
     id = fields.Integer()
@@ -15,4 +17,4 @@ class AuditEntrySchema(Schema):
 class AuditQuerySchema(Schema):
     object_type = fields.String()
     object_id = fields.String()
-    actor_id = fields.Integer()
+    actor_id = Ref("user")

@@ -2,6 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from gridgov.auth.models import ROLES
 from gridgov.masking import mask_phone
+from gridgov.refs import Refs
 
 
 class LoginSchema(Schema):
@@ -49,7 +50,7 @@ class UserCreateSchema(Schema):
     roles = fields.List(
         fields.String(validate=validate.OneOf(ROLES)), required=True, validate=validate.Length(min=1)
     )
-    area_ids = fields.List(fields.Integer(), load_default=list)
+    area_ids = Refs("area", load_default=list)
 
 
 class UserUpdateSchema(Schema):
@@ -57,7 +58,7 @@ class UserUpdateSchema(Schema):
     display_name = fields.String(validate=validate.Length(max=100))
     phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9-]{5,20}$"))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(min=1))
-    area_ids = fields.List(fields.Integer())
+    area_ids = Refs("area")
     is_active = fields.Boolean()
 
 

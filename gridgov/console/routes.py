@@ -308,7 +308,7 @@ def issue_page(issue_id: int):
         issue=IssueSchema().dump(issue),
         timeline=EventSchema(many=True).dump(queries.timeline(user, issue_id)),
         actions=workflow.actions_for(user, issue),
-        departments=catalogue.list_departments(),
+        departments=catalogue.list_departments(user),
         colours=STATUS_COLOURS,
     )
 

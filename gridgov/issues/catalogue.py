@@ -14,6 +14,7 @@ from gridgov.extensions import db
 from gridgov.http import request_cached
 from gridgov.i18n import Msg
 from gridgov.issues.models import Category, Department, DepartmentMember
+from gridgov.refs import in_scope
 
 
 def categories_query(include_inactive: bool = False):
@@ -71,8 +72,12 @@ def list_categories() -> list[Category]:
     return list(db.session.scalars(categories_query()))
 
 
-def list_departments() -> list[Department]:
-    return list(db.session.scalars(departments_query()))
+def list_departments(user: User | None = None) -> list[Department]:
+    """Every department, or those serving the user's areas (the ones he may dispatch to)."""
+    query = departments_query()
+    if user is not None:
+        query = query.where(Department.id.in_(in_scope("department", user)))
+    return list(db.session.scalars(query))
 
 
 def user_department_ids(user: User) -> list[int]:

@@ -10,26 +10,29 @@ from sqlalchemy import ColumnElement, and_, or_, select, true
 from gridgov.areas.models import Area
 from gridgov.areas.scope import area_id_in_scope, is_global
 from gridgov.areas.services import get_area
-from gridgov.auth.models import User
+from gridgov.auth.models import ROLES, User
 from gridgov.errors import NotFound
 from gridgov.extensions import db
 from gridgov.issues.catalogue import user_department_ids
-from gridgov.issues.models import OPEN_STATUSES, Category, Issue, IssueEvent
+from gridgov.issues.models import OPEN_STATUSES, Category, Issue, IssueEvent, Whistle
 from gridgov.timeutil import utcnow
+
+AREA_ROLES = tuple(role for role in ROLES if role != "department")  # roles that see issues by area
 
 
 def visible(user: User) -> ColumnElement[bool]:
-    """Issues in the user's areas, dispatched to his department, assigned to him, or reported by him."""
+    """Issues assigned to the user or reported by him; for a department, those dispatched or
+    whistled to it; for every other role, those in his areas (a department's areas grant nothing)."""
     if is_global(user):
         return true()
-    clauses = [
-        area_id_in_scope(user, Issue.area_id),
-        Issue.assignee_id == user.id,
-        Issue.reporter_id == user.id,
-    ]
+    clauses = [Issue.assignee_id == user.id, Issue.reporter_id == user.id]
+    if user.has_role(*AREA_ROLES):
+        clauses.append(area_id_in_scope(user, Issue.area_id))
     departments = user_department_ids(user)
     if departments:
-        clauses.append(Issue.department_id.in_(departments))
+        # a category's default department on a fresh report is a suggestion, not a dispatch
+        clauses.append(and_(Issue.department_id.in_(departments), Issue.dispatched_at.is_not(None)))
+        clauses.append(Issue.id.in_(select(Whistle.issue_id).where(Whistle.department_id.in_(departments))))
     return or_(*clauses)
 
 

@@ -6,6 +6,7 @@ from gridgov.i18n import request_language, translate_field_errors
 from gridgov.issues import queries
 from gridgov.issues.models import LEVELS, LOCATED_BY, STATUSES
 from gridgov.issues.workflow import RULES, allowed_actions
+from gridgov.refs import Ref, Refs
 
 
 class PointSchema(Schema):
@@ -49,14 +50,14 @@ class IssueCreateSchema(Schema):
             "than GRIDGOV_DEVICE_CLOCK_SKEW_SECONDS."
         }
     )
-    photos = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=9))
+    photos = Refs("upload", load_default=list, validate=validate.Length(max=9))
     fixed_on_spot = fields.Boolean(
         load_default=False, metadata={"description": "Reported and fixed in one step"}
     )
     fix_note = fields.String(validate=validate.Length(max=2000))
-    fix_photos = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=9))
-    patrol_id = fields.Integer(allow_none=True)
-    market_id = fields.Integer(allow_none=True)
+    fix_photos = Refs("upload", load_default=list, validate=validate.Length(max=9))
+    patrol_id = Ref("patrol", allow_none=True)
+    market_id = Ref("market", allow_none=True)
     market_date = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"))
 
     @validates_schema
@@ -159,12 +160,12 @@ class IssueCreatedSchema(IssueSchema):
 class IssueQuerySchema(Schema):
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
     category = fields.List(fields.String())
-    area = fields.Integer()
+    area = Ref("area")
     overdue = fields.Boolean(allow_none=True)
     bbox = fields.String(metadata={"description": "west,south,east,north in WGS-84"})
     since = fields.AwareDateTime(metadata={"description": "Received at or after"})
     until = fields.AwareDateTime(metadata={"description": "Received before"})
-    market = fields.Integer()
+    market = Ref("market")
     located_by = fields.String(
         validate=validate.OneOf(LOCATED_BY),
         metadata={"description": "nearest: reports placed at the nearest micro-grid, to be confirmed"},
@@ -194,14 +195,16 @@ class IssueQuerySchema(Schema):
 class ActionSchema(Schema):
     action = fields.String(required=True, validate=validate.OneOf(list(RULES)))
     note = fields.String(validate=validate.Length(max=2000))
-    department_id = fields.Integer(allow_none=True)
-    assignee_id = fields.Integer(allow_none=True)
-    photos = fields.List(fields.Integer(), validate=validate.Length(max=9))
+    department_id = Ref("department", allow_none=True)
+    assignee_id = Ref("user", allow_none=True)
+    photos = Refs("upload", validate=validate.Length(max=9))
     result = fields.String(validate=validate.OneOf(["pass", "fail"]))
-    into_id = fields.Integer()
-    departments = fields.List(fields.Integer(), validate=validate.Length(max=20))
-    area_id = fields.Integer(
-        allow_none=True, metadata={"description": "confirm_location: the micro-grid it really lies in"}
+    into_id = Ref("issue")
+    departments = Refs("department", validate=validate.Length(max=20))
+    area_id = Ref(
+        "area",
+        allow_none=True,
+        metadata={"description": "confirm_location: the micro-grid it really lies in"},
     )
 
 

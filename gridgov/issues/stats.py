@@ -32,6 +32,7 @@ from gridgov.auth.models import User
 from gridgov.extensions import db
 from gridgov.issues.models import Category, Department, Issue
 from gridgov.issues.queries import visible
+from gridgov.refs import Ref
 from gridgov.spreadsheets import Column, workbook
 from gridgov.timeutil import LOCAL_TZ
 
@@ -43,7 +44,7 @@ EXPORT_LIMIT = 10_000
 class StatsQuerySchema(Schema):
     from_ = fields.Date(required=True, data_key="from")
     to = fields.Date(required=True)
-    area = fields.Integer()
+    area = Ref("area")
     group_by = fields.String(load_default="grid", validate=validate.OneOf(GROUPS))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "xlsx"]))
 

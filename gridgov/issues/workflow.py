@@ -198,7 +198,7 @@ def act(user: User, issue_id: int, data: dict) -> Issue:
         into_id = _need(data, "into_id", "合并目标（into_id）", "into_id")
         if into_id == issue.id:
             raise Invalid(Msg("不能合并到自身。", "An issue cannot be merged into itself."))
-        target = get_issue(user, into_id)
+        target = get_issue(user, into_id, for_update=True)  # not merged away meanwhile
         if target.status == "merged":
             raise Conflict(Msg("目标问题已被合并。", "The target issue was itself merged."))
         issue.status, issue.merged_into_id, issue.closed_at = "merged", target.id, now

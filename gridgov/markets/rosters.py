@@ -7,7 +7,7 @@ import secrets
 from datetime import date, datetime
 
 from shapely.geometry import Point, shape
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gridgov.areas.crs import to_wgs84
 from gridgov.areas.models import Area
@@ -29,6 +29,15 @@ from gridgov.markets.services import (
 )
 from gridgov.notifications.outbox import Draft, enqueue
 from gridgov.timeutil import LOCAL_TZ, local_today, utcnow
+
+ROSTER_LOCK = 0x6767_5253  # one PostgreSQL advisory lock for every roster write ("ggRS")
+
+
+def lock_rosters() -> None:
+    """Serialise roster writes until the commit (PostgreSQL), so two at once cannot both pass the
+    conflict check: a clash can involve any team that shares a person, so no row lock covers it."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROSTER_LOCK})
 
 
 def teams_query(user: User):
@@ -69,12 +78,20 @@ def create_team(user: User, data: dict) -> PatrolTeam:
 
 def update_team(user: User, team_id: int, changes: dict) -> PatrolTeam:
     team = get_team(user, team_id)
+    if "member_ids" in changes:
+        lock_rosters()
+        db.session.refresh(team)
     if "name" in changes:
         team.name = changes["name"]
     if "member_ids" in changes:
-        team.members = _members(changes["member_ids"])
+        wanted = {m.user_id for m in _members(changes["member_ids"])}
+        # Keep the rows of members who stay: replacing them would insert before it deletes and
+        # trip the (team, user) unique constraint.
+        team.members = [m for m in team.members if m.user_id in wanted] + [
+            PatrolTeamMember(user_id=i) for i in sorted(wanted - set(team.member_ids))
+        ]
         db.session.flush()
-        conflicts = _conflicts_for_team_days(team)
+        conflicts = _conflicts_for_team_days(user, team)
         if conflicts:
             db.session.rollback()
             raise Conflict(conflicts[0])
@@ -111,6 +128,7 @@ def _overlap(a: Market, b: Market) -> bool:
 
 
 def _fmt_conflict(
+    user: User,
     team: PatrolTeam,
     market: Market,
     day: date,
@@ -120,6 +138,17 @@ def _fmt_conflict(
 ) -> Msg:
     who_zh = f"队员 {person}" if person else f"巡防队 {team.name}"
     who_en = f"member {person}" if person else f"team {team.name}"
+    in_scope = db.session.scalar(
+        select(Market.id)
+        .join(Area, Area.id == Market.area_id)
+        .where(Market.id == other_market.id, area_in_scope(user))
+    )
+    if in_scope is None:  # another town's roster is not the caller's to read
+        return Msg(
+            f"时间冲突：{who_zh} {day} 已在其他辖区的集市值守，时间重叠，不能同时到 {market.name}。",
+            f"Conflict: {who_en} is on duty at a market outside your areas at overlapping hours on {day}, "
+            f"so cannot be at {market.name}.",
+        )
     return Msg(
         f"时间冲突：{who_zh} {day} 已在 {other_market.name}（{other_market.start_time:%H:%M}–{other_market.end_time:%H:%M}，"
         f"{other_team.name}），不能同时到 {market.name}（{market.start_time:%H:%M}–{market.end_time:%H:%M}）。",
@@ -130,7 +159,7 @@ def _fmt_conflict(
 
 
 def find_conflict(
-    team: PatrolTeam, market: Market, day: date, pending: list[tuple[int, Market, date]] = ()
+    user: User, team: PatrolTeam, market: Market, day: date, pending: list[tuple[int, Market, date]] = ()
 ) -> Msg | None:
     """A message naming the clash when the team, or one of its people, is elsewhere at overlapping hours."""
     people = set(team.member_ids)
@@ -147,17 +176,17 @@ def find_conflict(
         if not _overlap(market, other_market):
             continue
         if other_team.id == team.id:
-            return _fmt_conflict(team, market, day, other_market, other_team, None)
+            return _fmt_conflict(user, team, market, day, other_market, other_team, None)
         shared = people & set(other_team.member_ids)
         if shared:
             person = db.session.get(User, min(shared))
             return _fmt_conflict(
-                team, market, day, other_market, other_team, person.display_name or person.username
+                user, team, market, day, other_market, other_team, person.display_name or person.username
             )
     return None
 
 
-def _conflicts_for_team_days(team: PatrolTeam) -> list[Msg]:
+def _conflicts_for_team_days(user: User, team: PatrolTeam) -> list[Msg]:
     found = []
     for assignment in db.session.scalars(
         select(MarketAssignment).where(
@@ -165,13 +194,13 @@ def _conflicts_for_team_days(team: PatrolTeam) -> list[Msg]:
         )
     ):
         market = db.session.get(Market, assignment.market_id)
-        conflict = find_conflict(team, market, assignment.date)
+        conflict = find_conflict(user, team, market, assignment.date)
         if conflict:
             found.append(conflict)
     return found
 
 
-def move_duty(market: Market, from_day: date, to_day: date) -> None:
+def move_duty(user: User, market: Market, from_day: date, to_day: date) -> None:
     """Move the teams on duty at a market day with the day, and tell their members (no commit).
 
     Decided: the duty moves with the day (the same people know the market and the stall
@@ -187,6 +216,7 @@ def move_duty(market: Market, from_day: date, to_day: date) -> None:
     )
     if not moving:
         return
+    lock_rosters()  # a clash can involve any team sharing a person: rosters change one at a time
     already = set(
         db.session.scalars(
             select(MarketAssignment.team_id).where(
@@ -198,7 +228,7 @@ def move_duty(market: Market, from_day: date, to_day: date) -> None:
     drafts = []
     for assignment in moving:
         team = db.session.get(PatrolTeam, assignment.team_id)
-        conflict = None if team.id in already else find_conflict(team, market, to_day)
+        conflict = None if team.id in already else find_conflict(user, team, market, to_day)
         if conflict:
             db.session.rollback()
             raise Conflict(conflict)
@@ -233,6 +263,7 @@ def assign(user: User, market_id: int, data: dict) -> list[MarketAssignment]:
     All or nothing: one conflict refuses the whole request with 409 naming both markets.
     """
     market = get_market(user, market_id)
+    lock_rosters()
     teams = [get_team(user, tid) for tid in data["team_ids"]]
     if "date" in data and data["date"] is not None:
         if scheduled_on(market, data["date"]) is None:
@@ -261,7 +292,7 @@ def assign(user: User, market_id: int, data: dict) -> list[MarketAssignment]:
     for team, day in plan:
         if (team.id, day) in existing:
             continue
-        conflict = find_conflict(team, market, day, pending)
+        conflict = find_conflict(user, team, market, day, pending)
         if conflict:
             db.session.rollback()
             raise Conflict(conflict)

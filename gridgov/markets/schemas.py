@@ -6,6 +6,7 @@ from gridgov.areas.crs import CRS_NAMES
 from gridgov.areas.schemas import GeoJSONField
 from gridgov.markets.rules import describe
 from gridgov.markets.schedule import MISSING_DAY_POLICIES
+from gridgov.refs import Ref, Refs
 
 
 class RuleField(fields.Field):
@@ -20,7 +21,7 @@ class RuleField(fields.Field):
 class MarketSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    area_id = fields.Integer(required=True)
+    area_id = Ref("area", required=True)
     rule = RuleField(
         required=True,
         metadata={
@@ -84,7 +85,7 @@ class MarketUpdateSchema(Schema):
 class RangeQuerySchema(Schema):
     from_ = fields.Date(required=True, data_key="from")
     to = fields.Date(required=True)
-    area = fields.Integer()
+    area = Ref("area")
 
 
 class LunarSchema(Schema):
@@ -146,7 +147,7 @@ class LunarDaySchema(Schema):
 
 class BlackoutSchema(Schema):
     id = fields.Integer(dump_only=True)
-    area_id = fields.Integer(required=True)
+    area_id = Ref("area", required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     start = fields.Nested(LunarDaySchema, required=True)
     end = fields.Nested(LunarDaySchema, required=True)
@@ -163,14 +164,14 @@ class BlackoutOutSchema(Schema):
 class TeamSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    area_id = fields.Integer(required=True)
-    member_ids = fields.List(fields.Integer(), required=True)
+    area_id = Ref("area", required=True)
+    member_ids = Refs("user", required=True)
     has_feed = fields.Function(lambda t: t.feed_token_hash is not None, dump_only=True)
 
 
 class TeamUpdateSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=100))
-    member_ids = fields.List(fields.Integer())
+    member_ids = Refs("user")
 
 
 class FeedTokenSchema(Schema):
@@ -179,7 +180,7 @@ class FeedTokenSchema(Schema):
 
 
 class AssignSchema(Schema):
-    team_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=20))
+    team_ids = Refs("team", required=True, validate=validate.Length(min=1, max=20))
     date = fields.Date(metadata={"description": "One occurrence"})
     from_ = fields.Date(data_key="from", metadata={"description": "Every occurrence from this date …"})
     to = fields.Date(metadata={"description": "… to this date"})

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import date, time, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from gridgov.areas.geometry import rfc7946_oriented
 from gridgov.areas.models import Area
@@ -136,6 +137,9 @@ def add_exception(user: User, market_id: int, data: dict) -> MarketException:
         )
     if kind == "add" and day in held:
         raise Invalid(Msg(f"{day} 已是集日。", f"{day} is already a market day."))
+    taken = Conflict(
+        Msg(f"{day} 已有调整记录，请先撤销。", f"{day} already has an exception; remove it first.")
+    )
     if (
         db.session.scalar(
             select(MarketException.id).where(
@@ -144,9 +148,7 @@ def add_exception(user: User, market_id: int, data: dict) -> MarketException:
         )
         is not None
     ):
-        raise Conflict(
-            Msg(f"{day} 已有调整记录，请先撤销。", f"{day} already has an exception; remove it first.")
-        )
+        raise taken
     exception = MarketException(
         market_id=market.id,
         date=day,
@@ -160,8 +162,12 @@ def add_exception(user: User, market_id: int, data: dict) -> MarketException:
     if kind == "move":
         from gridgov.markets.rosters import move_duty
 
-        move_duty(market, day, new_date)
-    db.session.commit()
+        move_duty(user, market, day, new_date)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same day, adjusted by someone else at the same moment
+        db.session.rollback()
+        raise taken from None
     return exception
 
 
@@ -180,7 +186,7 @@ def remove_exception(user: User, market_id: int, exception_id: int) -> None:
     if exception.kind == "move":
         from gridgov.markets.rosters import move_duty
 
-        move_duty(market, exception.new_date, exception.date)
+        move_duty(user, market, exception.new_date, exception.date)
     db.session.delete(exception)
     db.session.commit()
 

@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from gridgov.notifications.models import CHANNEL_KINDS
+from gridgov.refs import Ref
 
 
 class NotificationSchema(Schema):
@@ -38,7 +39,7 @@ class PreferenceSchema(Schema):
 
 class ChannelSchema(Schema):
     id = fields.Integer(dump_only=True)
-    area_id = fields.Integer(required=True)
+    area_id = Ref("area", required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     kind = fields.String(required=True, validate=validate.OneOf(CHANNEL_KINDS))
     url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False, load_only=True)

@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from gridgov.areas.crs import CRS_NAMES
+from gridgov.refs import Ref
 
 
 class PatrolStartSchema(Schema):
@@ -71,7 +72,7 @@ class PatrolQuerySchema(Schema):
 
 class ReportQuerySchema(Schema):
     date = fields.Date(required=True)
-    area = fields.Integer(required=True)
+    area = Ref("area", required=True)
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "xlsx"]))
 
 

@@ -23,14 +23,21 @@ MAX_POINTS_PER_BATCH = 1000
 
 
 def visible(user: User):
-    """The worker's own patrols, and, for supervisors (staff), those of workers assigned in their scope."""
+    """The worker's own patrols, and those of workers placed strictly below a supervisor's areas.
+
+    A supervisor is staff of an area above the worker's: not a leader, and not a colleague placed
+    in the same area (a track is where a person walked all day).
+    """
     if is_global(user):
         return Patrol.id.is_not(None)
     clauses = [Patrol.worker_id == user.id]
-    if user.has_role("staff", "leader"):
+    if user.has_role("staff"):
+        own = select(UserArea.area_id).where(UserArea.user_id == user.id)
         clauses.append(
             Patrol.worker_id.in_(
-                select(UserArea.user_id).join(Area, Area.id == UserArea.area_id).where(area_in_scope(user))
+                select(UserArea.user_id)
+                .join(Area, Area.id == UserArea.area_id)
+                .where(area_in_scope(user), Area.id.not_in(own))
             )
         )
     return or_(*clauses)

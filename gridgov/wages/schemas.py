@@ -2,6 +2,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from gridgov.issues.schemas import EventSchema, PointSchema
 from gridgov.masking import mask_account, mask_id_number, mask_name, mask_phone
+from gridgov.refs import Ref, Refs
 from gridgov.wages.crypto import decrypt
 from gridgov.wages.identity import fen_to_yuan
 from gridgov.wages.models import PARTY_ROLES
@@ -47,7 +48,7 @@ class ClaimSchema(Schema):
     )
     workers = fields.Integer(load_default=1, validate=validate.Range(1, 500))
     description = fields.String(required=True, validate=validate.Length(min=1, max=3000))
-    evidence = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=20))
+    evidence = Refs("upload", load_default=list, validate=validate.Length(max=20))
 
 
 class ClaimReceiptSchema(Schema):
@@ -175,12 +176,12 @@ class CaseActionSchema(Schema):
     note = fields.String(validate=validate.Length(max=3000))
     into_number = fields.String()
     authority = fields.String(validate=validate.Length(max=100))
-    officer_ids = fields.List(fields.Integer())
+    officer_ids = Refs("user")
     findings = fields.String()
     amount_verified = fields.String()
     employment_problems_corrected = fields.Integer(validate=validate.Range(0, 1000))
     on = fields.Date()
-    party_id = fields.Integer()
+    party_id = Ref("wage_party")
     outcome = fields.String()
     rectification = fields.String()
     kind = fields.String(validate=validate.OneOf(["reminder", "supervision"]))
@@ -192,7 +193,7 @@ class CaseActionSchema(Schema):
     worker_name = fields.String(validate=validate.Length(max=50))
     paid_on = fields.Date()
     closure_code = fields.String()
-    approver_id = fields.Integer()
+    approver_id = Ref("user")
 
 
 class RevealSchema(Schema):

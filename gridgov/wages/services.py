@@ -233,8 +233,12 @@ def cases_query(user: User, status: str | None = None):
     return query
 
 
-def get_case(user: User, case_id: int) -> WageCase:
-    case = db.session.scalar(cases_query(user).where(WageCase.id == case_id))
+def get_case(user: User, case_id: int, for_update: bool = False) -> WageCase:
+    """One case in the officer's scope; 404 otherwise. `for_update` locks its row (PostgreSQL)."""
+    query = cases_query(user).where(WageCase.id == case_id)
+    if for_update and db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(of=WageCase)
+    case = db.session.scalar(query)
     if case is None:
         raise NotFound()
     return case
@@ -414,7 +418,8 @@ def _need(data: dict, field: str):
 def act(user: User, case_id: int, data: dict) -> WageCase:
     """Move a case on (commits); 409 naming the state and the allowed moves when it may not."""
     action = data["action"]
-    case = get_case(user, case_id)
+    # The row lock holds until the commit: a second officer's move waits, then sees the new state.
+    case = get_case(user, case_id, for_update=True)
     if case.status not in MOVES[action]:
         allowed = allowed_moves(case)
         raise Conflict(
@@ -440,9 +445,14 @@ def act(user: User, case_id: int, data: dict) -> WageCase:
         case.status, case.closed_at, case.next_step, case.next_due = "not_accepted", now, None, None
         public = f"不予受理：{data['note']}"
     elif action == "merge":
-        target = db.session.scalar(cases_query(user).where(WageCase.number == _need(data, "into_number")))
+        query = cases_query(user).where(WageCase.number == _need(data, "into_number"))
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update(of=WageCase)  # the target may not be merged away meanwhile
+        target = db.session.scalar(query)
         if target is None or target.id == case.id:
             raise Invalid(Msg("合并目标案件不存在。", "No such case to merge into."))
+        if target.status == "merged":
+            raise Conflict(Msg("目标案件已被合并。", "The target case was itself merged."))
         case.status, case.merged_into_id, case.closed_at = "merged", target.id, now
         public = f"与案件 {target.number} 合并办理。"
     elif action == "transfer":
