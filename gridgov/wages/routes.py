@@ -164,7 +164,11 @@ class NoticePrint(MethodView):
     @blp.response(200, content_type="text/html")
     def get(self, notice_id):
         """A notice as a one-page printable HTML document."""
-        return Response(ledger.notice_html(current_user(), notice_id), mimetype="text/html")
+        from gridgov.console.routes import content_security_policy
+
+        page = Response(ledger.notice_html(current_user(), notice_id), mimetype="text/html")
+        page.headers["Content-Security-Policy"] = content_security_policy()
+        return page
 
 
 @blp.route("/wage-cases/ledger")
