@@ -83,7 +83,9 @@ def _security_headers(response):
     response.headers.setdefault("Referrer-Policy", REFERRER_POLICY)
     if _carries_credentials():
         cache = response.cache_control
-        if cache.max_age and not cache.no_store:
+        if cache.no_store:
+            pass  # already kept nowhere
+        elif cache.max_age:
             cache.public = False
             cache.private = True
         else:
