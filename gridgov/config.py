@@ -119,6 +119,14 @@ class BaseConfig:
         self.NOTIFY_TIMEOUT_SECONDS = float(env.get("GRIDGOV_NOTIFY_TIMEOUT_SECONDS") or 5)
         self.NOTIFY_SENDERS = _int(env, "GRIDGOV_NOTIFY_SENDERS", 8)
         self.NOTIFY_LOOKBACK_HOURS = _int(env, "GRIDGOV_NOTIFY_LOOKBACK_HOURS", 6)
+        # Webhooks reach public addresses only; an intranet receiver is named here (CIDRs or hosts).
+        self.WEBHOOK_ALLOW = env.get("GRIDGOV_WEBHOOK_ALLOW") or ""
+        try:
+            from gridgov.notifications.egress import Allowlist
+
+            Allowlist.parse(self.WEBHOOK_ALLOW)
+        except ValueError as exc:
+            raise ConfigError(f"GRIDGOV_WEBHOOK_ALLOW: {exc}") from exc
         self.WHISTLE_ACK_HOURS = _int(env, "GRIDGOV_WHISTLE_ACK_HOURS", 4)
         self.ESCALATE_AFTER_HOURS = _int(env, "GRIDGOV_ESCALATE_AFTER_HOURS", 24)
         self.PATROL_MIN_MINUTES = _int(env, "GRIDGOV_PATROL_MIN_MINUTES", 10)

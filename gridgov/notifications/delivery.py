@@ -12,17 +12,21 @@ from sqlalchemy import select
 
 from gridgov.extensions import db
 from gridgov.notifications.channels import DeliveryError, send_dingtalk, send_webhook, send_wecom
+from gridgov.notifications.egress import Allowlist, guarded_session
 from gridgov.notifications.models import ChannelConfig, Delivery, Notification, UserPreference
 from gridgov.timeutil import LOCAL_TZ, utcnow
 
 _local = threading.local()
 
 
-def _session() -> requests.Session:
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
+def _session(allow: str) -> requests.Session:
+    """This thread's session, opening connections only to addresses the allowlist permits."""
+    sessions = getattr(_local, "sessions", None)
+    if sessions is None:
+        sessions = _local.sessions = {}
+    if allow not in sessions:
+        sessions[allow] = guarded_session(Allowlist.parse(allow))
+    return sessions[allow]
 
 
 def quiet_until(now: datetime, start: time | None, end: time | None) -> datetime | None:
@@ -62,16 +66,17 @@ def _payload(notification: Notification) -> dict:
     }
 
 
-def _send(job: tuple, timeout: float) -> str | None:
+def _send(job: tuple, timeout: float, allow: str) -> str | None:
     """Send one message; None when accepted, else the error."""
     kind, url, secret, notification = job
+    session = _session(allow)
     try:
         if kind == "wecom":
-            send_wecom(_session(), url, _text(notification), timeout)
+            send_wecom(session, url, _text(notification), timeout)
         elif kind == "dingtalk":
-            send_dingtalk(_session(), url, secret, _text(notification), timeout)
+            send_dingtalk(session, url, secret, _text(notification), timeout)
         else:
-            send_webhook(_session(), url, secret, _payload(notification), timeout)
+            send_webhook(session, url, secret, _payload(notification), timeout)
     except DeliveryError as exc:
         return str(exc)[:500]
     return None
@@ -127,7 +132,7 @@ def deliver_due(now: datetime | None = None, limit: int = 1000) -> dict:
             jobs.append((delivery, ("webhook", target.webhook_url, target.webhook_secret, notification)))
     timeout = config["NOTIFY_TIMEOUT_SECONDS"]
     with ThreadPoolExecutor(max_workers=config["NOTIFY_SENDERS"]) as pool:
-        outcomes = list(pool.map(lambda job: _send(job[1], timeout), jobs))
+        outcomes = list(pool.map(lambda job: _send(job[1], timeout, config["WEBHOOK_ALLOW"]), jobs))
     counts = {"sent": 0, "retry": 0, "failed": 0, "held": held}
     for (delivery, _), error in zip(jobs, outcomes, strict=True):
         delivery.attempts += 1
