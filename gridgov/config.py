@@ -84,7 +84,18 @@ class BaseConfig:
         self.MAP_TILE_SUBDOMAINS = env.get("GRIDGOV_MAP_TILE_SUBDOMAINS") or "abc"  # Tianditu: 01234567
 
         # Rate limits (Flask-Limiter). In memory unless a shared storage is named.
+        self.RATELIMIT_STORAGE_GIVEN = bool(env.get("GRIDGOV_RATELIMIT_STORAGE_URL"))
         self.RATELIMIT_STORAGE_URI = env.get("GRIDGOV_RATELIMIT_STORAGE_URL") or "memory://"
+        # gunicorn's own default for --workers; memory:// counts per process, so only one may run.
+        self.WORKERS = _int(env, "WEB_CONCURRENCY", 0)
+        # Reverse proxies whose X-Forwarded-For / -Proto is believed (CIDRs); nobody's by default.
+        self.TRUSTED_PROXIES = env.get("GRIDGOV_TRUSTED_PROXIES") or ""
+        try:
+            from gridgov.proxies import parse_networks
+
+            parse_networks(self.TRUSTED_PROXIES)
+        except ValueError as exc:
+            raise ConfigError(f"GRIDGOV_TRUSTED_PROXIES: {exc}") from exc
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_ENABLED = env.get("GRIDGOV_RATELIMIT_ENABLED", "1") != "0"
         self.LOGIN_LIMIT_PER_IP = env.get("GRIDGOV_LOGIN_LIMIT_PER_IP") or "30 per minute"
@@ -174,6 +185,16 @@ class ProductionConfig(BaseConfig):
             raise ConfigError("GRIDGOV_SECRET_KEY must be set to a random value of 32+ characters")
         if not self.DATABASE_URL_GIVEN:
             raise ConfigError("GRIDGOV_DATABASE_URL must be set in production")
+        if not self.RATELIMIT_STORAGE_GIVEN:
+            raise ConfigError(
+                "GRIDGOV_RATELIMIT_STORAGE_URL must be set in production (redis://host:6379/0): "
+                "rate limits kept in one process's memory do not hold across workers"
+            )
+        if self.RATELIMIT_STORAGE_URI.startswith("memory://") and self.WORKERS != 1:
+            raise ConfigError(
+                "GRIDGOV_RATELIMIT_STORAGE_URL=memory:// counts per process: use a shared storage "
+                "(redis://…) or run exactly one worker and say so with WEB_CONCURRENCY=1"
+            )
         if not self.PII_KEY_GIVEN:
             raise ConfigError(
                 "GRIDGOV_PII_KEY must be set in production (a Fernet key: "
