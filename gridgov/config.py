@@ -130,6 +130,8 @@ class BaseConfig:
         self.NOTIFY_BACKOFF_SECONDS = _int(env, "GRIDGOV_NOTIFY_BACKOFF_SECONDS", 30)
         self.NOTIFY_TIMEOUT_SECONDS = float(env.get("GRIDGOV_NOTIFY_TIMEOUT_SECONDS") or 5)
         self.NOTIFY_SENDERS = _int(env, "GRIDGOV_NOTIFY_SENDERS", 8)
+        # WeCom and DingTalk robots take 20 a minute; a little under it leaves room for clock drift.
+        self.ROBOT_PER_MINUTE = _int(env, "GRIDGOV_ROBOT_PER_MINUTE", 18)
         self.NOTIFY_LOOKBACK_HOURS = _int(env, "GRIDGOV_NOTIFY_LOOKBACK_HOURS", 6)
         # Webhooks reach public addresses only; an intranet receiver is named here (CIDRs or hosts).
         self.WEBHOOK_ALLOW = env.get("GRIDGOV_WEBHOOK_ALLOW") or ""

@@ -1,4 +1,5 @@
-"""trust at the edges: refresh tokens rotate within a sign-in, a per-user access-token version
+"""trust at the edges: refresh tokens rotate within a sign-in, a per-user access-token version,
+a group robot's posts of the last minute
 
 Revision ID: 0019
 Revises: 0017
@@ -19,6 +20,16 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table(
+        'robot_budgets',
+        sa.Column('channel_id', sa.Integer(), nullable=False),
+        sa.Column('recent_posts', sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['channel_id'], ['notification_channels.id'],
+            name=op.f('fk_robot_budgets_channel_id_notification_channels'), ondelete='CASCADE',
+        ),
+        sa.PrimaryKeyConstraint('channel_id', name=op.f('pk_robot_budgets')),
+    )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('token_version', sa.Integer(), server_default='0', nullable=False))
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
@@ -34,3 +45,4 @@ def downgrade():
         batch_op.drop_column('sign_in')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('token_version')
+    op.drop_table('robot_budgets')
