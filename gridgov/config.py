@@ -60,7 +60,9 @@ class BaseConfig:
         self.WAGE_INTAKE_LIMIT_PER_IP = env.get("GRIDGOV_WAGE_INTAKE_LIMIT_PER_IP") or "10 per hour"
         self.WAGE_INTAKE_LIMIT_PER_PHONE = env.get("GRIDGOV_WAGE_INTAKE_LIMIT_PER_PHONE") or "3 per day"
         self.WAGE_TRACK_FAILURES_PER_IP = env.get("GRIDGOV_WAGE_TRACK_FAILURES_PER_IP") or "10 per hour"
-        self.WAGE_TRACK_FAILURES_PER_NUMBER = env.get("GRIDGOV_WAGE_TRACK_FAILURES_PER_NUMBER") or "20 per day"
+        self.WAGE_TRACK_FAILURES_PER_NUMBER = (
+            env.get("GRIDGOV_WAGE_TRACK_FAILURES_PER_NUMBER") or "20 per day"
+        )
 
         # Tokens: access tokens are short-lived JWTs; refresh tokens live in the database.
         self.ACCESS_TOKEN_TTL = timedelta(seconds=_int(env, "GRIDGOV_ACCESS_TOKEN_TTL", 900))

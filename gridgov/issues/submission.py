@@ -274,7 +274,9 @@ def save_upload(user: User, data: bytes) -> Upload:
     try:
         content_type, cleaned = clean_photo(data)
     except PhotoTooLarge as exc:
-        raise PayloadTooLarge(Msg(f"照片像素过多：{exc}。", f"The photo has too many pixels: {exc}.")) from exc
+        raise PayloadTooLarge(
+            Msg(f"照片像素过多：{exc}。", f"The photo has too many pixels: {exc}.")
+        ) from exc
     except PhotoError as exc:
         raise UnsupportedMediaType(Msg(f"不支持的照片：{exc}。", f"Unsupported photo: {exc}.")) from exc
     digest = hashlib.sha256(cleaned).hexdigest()
