@@ -161,3 +161,16 @@ def test_allowlist_setting_is_checked_at_start():
     with pytest.raises(ConfigError):
         load_config("instance", {"GRIDGOV_WEBHOOK_ALLOW": "10.0.0.0/8, http://bad/"})
     assert load_config("instance", {"GRIDGOV_WEBHOOK_ALLOW": "10.0.0.0/8 hooks.corp.local"}).WEBHOOK_ALLOW
+
+
+def test_a_webhook_kept_from_before_is_not_used_for_a_grid_worker(app, make_user):
+    from gridgov.notifications.models import UserPreference
+
+    worker = make_user(roles=["grid_worker"])
+    staff = make_user(roles=["staff"])
+    for user in (worker, staff):
+        db.session.add(UserPreference(user_id=user.id, muted_kinds=[], webhook_url="https://8.8.8.8/hook"))
+    db.session.commit()
+    enqueue([Draft("test", "s", utcnow(), user.id, "t", "b") for user in (worker, staff)])
+    db.session.commit()
+    assert list(db.session.scalars(select(Delivery.user_webhook_of))) == [staff.id]

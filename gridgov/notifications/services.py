@@ -14,6 +14,7 @@ from gridgov.extensions import db
 from gridgov.i18n import Msg
 from gridgov.notifications.egress import Allowlist, UnsafeURL, check_url
 from gridgov.notifications.models import ChannelConfig, Delivery, JobRun, Notification, UserPreference
+from gridgov.notifications.outbox import WEBHOOK_ROLES
 from gridgov.timeutil import utcnow
 
 
@@ -57,7 +58,6 @@ def get_preferences(user: User) -> UserPreference:
     return db.session.get(UserPreference, user.id) or UserPreference(user_id=user.id, muted_kinds=[])
 
 
-WEBHOOK_ROLES = ("admin", "staff")
 WEBHOOK_FORBIDDEN = Msg("只有工作人员和管理员可以设置 webhook。", "Only staff and admins may set a webhook.")
 
 
