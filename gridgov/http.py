@@ -64,6 +64,8 @@ REFERRER_POLICY = "strict-origin-when-cross-origin"  # a map-tile key still sees
 
 
 def _carries_credentials() -> bool:
+    if (request.endpoint or "").endswith("static"):
+        return False  # the console's own CSS and scripts: the same for everyone
     return (
         g.get("current_user") is not None
         or "Authorization" in request.headers

@@ -70,3 +70,10 @@ def test_printable_notice_has_the_consoles_csp(client, setup):  # noqa: F811
     csp = page.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "no-store" in page.headers["Cache-Control"]
+
+
+def test_console_assets_stay_cacheable_for_a_signed_in_browser(client):
+    client.set_cookie("gridgov_console", "some-session")
+    asset = client.get("/console/static/charts.js")
+    assert asset.status_code == 200 and "no-store" not in asset.headers.get("Cache-Control", "")
+    assert asset.headers["X-Content-Type-Options"] == "nosniff"
