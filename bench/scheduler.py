@@ -35,7 +35,14 @@ WEBHOOKS = 3_000
 
 def main() -> int:
     with fresh_postgres() as url:
-        app = create_app({"GRIDGOV_DATABASE_URL": url, "GRIDGOV_LOG_LEVEL": "WARNING", "NOTIFY_SENDERS": 16})
+        app = create_app(
+            {
+                "GRIDGOV_DATABASE_URL": url,
+                "GRIDGOV_LOG_LEVEL": "WARNING",
+                "NOTIFY_SENDERS": 16,
+                "WEBHOOK_ALLOW": "127.0.0.1",  # the bench's receiver is on loopback
+            }
+        )
         with app.app_context():
             db.create_all()
             upsert_features(

@@ -28,6 +28,10 @@ def create_app(config: Mapping | BaseConfig | None = None) -> Flask:
 
     app.url_map.converters["int"] = IdConverter
     configure(app, config)
+    if app.config["TRUSTED_PROXIES"]:
+        from gridgov.proxies import TrustedProxies
+
+        app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["TRUSTED_PROXIES"])
     app.json.ensure_ascii = False  # Chinese stays readable in responses
     configure_logging(app.config["LOG_LEVEL"])
     register_extensions(app)

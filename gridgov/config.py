@@ -60,6 +60,9 @@ class BaseConfig:
         self.WAGE_INTAKE_LIMIT_PER_IP = env.get("GRIDGOV_WAGE_INTAKE_LIMIT_PER_IP") or "10 per hour"
         self.WAGE_INTAKE_LIMIT_PER_PHONE = env.get("GRIDGOV_WAGE_INTAKE_LIMIT_PER_PHONE") or "3 per day"
         self.WAGE_TRACK_FAILURES_PER_IP = env.get("GRIDGOV_WAGE_TRACK_FAILURES_PER_IP") or "10 per hour"
+        self.WAGE_TRACK_FAILURES_PER_NUMBER = (
+            env.get("GRIDGOV_WAGE_TRACK_FAILURES_PER_NUMBER") or "20 per day"
+        )
 
         # Tokens: access tokens are short-lived JWTs; refresh tokens live in the database.
         self.ACCESS_TOKEN_TTL = timedelta(seconds=_int(env, "GRIDGOV_ACCESS_TOKEN_TTL", 900))
@@ -84,7 +87,18 @@ class BaseConfig:
         self.MAP_TILE_SUBDOMAINS = env.get("GRIDGOV_MAP_TILE_SUBDOMAINS") or "abc"  # Tianditu: 01234567
 
         # Rate limits (Flask-Limiter). In memory unless a shared storage is named.
+        self.RATELIMIT_STORAGE_GIVEN = bool(env.get("GRIDGOV_RATELIMIT_STORAGE_URL"))
         self.RATELIMIT_STORAGE_URI = env.get("GRIDGOV_RATELIMIT_STORAGE_URL") or "memory://"
+        # gunicorn's own default for --workers; memory:// counts per process, so only one may run.
+        self.WORKERS = _int(env, "WEB_CONCURRENCY", 0)
+        # Reverse proxies whose X-Forwarded-For / -Proto is believed (CIDRs); nobody's by default.
+        self.TRUSTED_PROXIES = env.get("GRIDGOV_TRUSTED_PROXIES") or ""
+        try:
+            from gridgov.proxies import parse_networks
+
+            parse_networks(self.TRUSTED_PROXIES)
+        except ValueError as exc:
+            raise ConfigError(f"GRIDGOV_TRUSTED_PROXIES: {exc}") from exc
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_ENABLED = env.get("GRIDGOV_RATELIMIT_ENABLED", "1") != "0"
         self.LOGIN_LIMIT_PER_IP = env.get("GRIDGOV_LOGIN_LIMIT_PER_IP") or "30 per minute"
@@ -118,7 +132,17 @@ class BaseConfig:
         self.NOTIFY_BACKOFF_SECONDS = _int(env, "GRIDGOV_NOTIFY_BACKOFF_SECONDS", 30)
         self.NOTIFY_TIMEOUT_SECONDS = float(env.get("GRIDGOV_NOTIFY_TIMEOUT_SECONDS") or 5)
         self.NOTIFY_SENDERS = _int(env, "GRIDGOV_NOTIFY_SENDERS", 8)
+        # WeCom and DingTalk robots take 20 a minute; a little under it leaves room for clock drift.
+        self.ROBOT_PER_MINUTE = _int(env, "GRIDGOV_ROBOT_PER_MINUTE", 18)
         self.NOTIFY_LOOKBACK_HOURS = _int(env, "GRIDGOV_NOTIFY_LOOKBACK_HOURS", 6)
+        # Webhooks reach public addresses only; an intranet receiver is named here (CIDRs or hosts).
+        self.WEBHOOK_ALLOW = env.get("GRIDGOV_WEBHOOK_ALLOW") or ""
+        try:
+            from gridgov.notifications.egress import Allowlist
+
+            Allowlist.parse(self.WEBHOOK_ALLOW)
+        except ValueError as exc:
+            raise ConfigError(f"GRIDGOV_WEBHOOK_ALLOW: {exc}") from exc
         self.WHISTLE_ACK_HOURS = _int(env, "GRIDGOV_WHISTLE_ACK_HOURS", 4)
         self.ESCALATE_AFTER_HOURS = _int(env, "GRIDGOV_ESCALATE_AFTER_HOURS", 24)
         self.PATROL_MIN_MINUTES = _int(env, "GRIDGOV_PATROL_MIN_MINUTES", 10)
@@ -166,6 +190,16 @@ class ProductionConfig(BaseConfig):
             raise ConfigError("GRIDGOV_SECRET_KEY must be set to a random value of 32+ characters")
         if not self.DATABASE_URL_GIVEN:
             raise ConfigError("GRIDGOV_DATABASE_URL must be set in production")
+        if not self.RATELIMIT_STORAGE_GIVEN:
+            raise ConfigError(
+                "GRIDGOV_RATELIMIT_STORAGE_URL must be set in production (redis://host:6379/0): "
+                "rate limits kept in one process's memory do not hold across workers"
+            )
+        if self.RATELIMIT_STORAGE_URI.startswith("memory://") and self.WORKERS != 1:
+            raise ConfigError(
+                "GRIDGOV_RATELIMIT_STORAGE_URL=memory:// counts per process: use a shared storage "
+                "(redis://…) or run exactly one worker and say so with WEB_CONCURRENCY=1"
+            )
         if not self.PII_KEY_GIVEN:
             raise ConfigError(
                 "GRIDGOV_PII_KEY must be set in production (a Fernet key: "

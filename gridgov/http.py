@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, g, has_request_context, request, send_from_directory
+from flask import Flask, current_app, g, has_request_context, request, send_from_directory
 from werkzeug.routing import IntegerConverter
 
 from gridgov.errors import error_response
@@ -57,6 +57,44 @@ def _add_request_id(response):
     return response
 
 
+# Paths whose answers carry secrets without a signed-in user: tokens, tracking codes, feed tokens.
+_SECRET_PATHS = ("/api/v1/auth/", "/api/v1/public/")
+_SECRET_QUERY = ("token", "code")
+REFERRER_POLICY = "strict-origin-when-cross-origin"  # a map-tile key still sees our origin
+
+
+def _carries_credentials() -> bool:
+    if (request.endpoint or "").endswith("static"):
+        return False  # the console's own CSS and scripts: the same for everyone
+    return (
+        g.get("current_user") is not None
+        or "Authorization" in request.headers
+        or current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+        or request.path.startswith(_SECRET_PATHS)
+        or any(name in request.args for name in _SECRET_QUERY)
+    )
+
+
+def _security_headers(response):
+    """No content sniffing and a referrer policy everywhere; nothing private kept by shared caches.
+
+    A response to a request with credentials may be cached only by the user's own browser
+    (`private`, when the view gave it a lifetime, as photos have), and otherwise not at all.
+    """
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Referrer-Policy", REFERRER_POLICY)
+    if _carries_credentials():
+        cache = response.cache_control
+        if cache.no_store:
+            pass  # already kept nowhere
+        elif cache.max_age:
+            cache.public = False
+            cache.private = True
+        else:
+            response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 class IdConverter(IntegerConverter):
     """`<int:…>` ids stop at the largest database integer: a bigger number matches no route (404)."""
 
@@ -69,6 +107,7 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(_assign_request_id)
     app.before_request(_require_json_body)
     app.after_request(_add_request_id)
+    app.after_request(_security_headers)
 
     @app.get("/healthz")
     def healthz():

@@ -20,6 +20,12 @@ from tests.receiver import Receiver
 MARKET_DAY = date(2026, 12, 2)  # a Wednesday
 
 
+@pytest.fixture
+def app_config(app_config):
+    """The local test receiver listens on loopback, which a deployment must allow by name."""
+    return {**app_config, "WEBHOOK_ALLOW": "127.0.0.1/32"}
+
+
 @pytest.fixture(autouse=True)
 def two_weeks_later(clock):
     """The app's clock stands two weeks after the market day: each tick below is given its own

@@ -41,7 +41,10 @@ def test_production_refuses_default_secret_and_missing_database(tmp_path):
     }
     with pytest.raises(ConfigError):
         load_config(str(tmp_path), good)  # no GRIDGOV_PII_KEY
-    config = load_config(str(tmp_path), {**good, "GRIDGOV_PII_KEY": "x" * 44})
+    config = load_config(
+        str(tmp_path),
+        {**good, "GRIDGOV_PII_KEY": "x" * 44, "GRIDGOV_RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0"},
+    )
     assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@h/db"
 
 

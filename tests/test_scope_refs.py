@@ -99,6 +99,11 @@ def _errors(schema, key, value):
 
 
 @pytest.fixture
+def app_config(app_config):
+    return {**app_config, "WEBHOOK_ALLOW": "127.0.0.1/32"}  # town A's channel points at loopback
+
+
+@pytest.fixture
 def ids_of_town_a(town_a_objects, two_towns):  # noqa: F811
     department = Department(code="TA-JS", name="甲镇建设办", area_id=two_towns["TA"].id)
     db.session.add(department)

@@ -100,6 +100,11 @@ def test_every_id_parameter_is_known(app):
 
 
 @pytest.fixture
+def app_config(app_config):
+    return {**app_config, "WEBHOOK_ALLOW": "127.0.0.1/32"}  # the channel below points at loopback
+
+
+@pytest.fixture
 def town_a_objects(client, make_user, auth_headers, two_towns):
     """One object of every kind, all in town A."""
     seed_catalogue()

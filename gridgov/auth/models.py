@@ -25,6 +25,8 @@ class User(db.Model):
     phone: Mapped[str | None] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Carried by every access token; raising it (logout, disabling, a stolen refresh token) ends them all.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -67,7 +69,12 @@ class UserArea(db.Model):
 
 
 class RefreshToken(db.Model):
-    """Only the SHA-256 of the token is stored; logout sets `revoked_at`."""
+    """Only the SHA-256 of the token is stored; logout sets `revoked_at`.
+
+    A refresh token is used once: refreshing stamps `rotated_at` and issues the next token of the
+    same sign-in (`sign_in`). A rotated token presented again means two holders, one of them a
+    thief (OAuth 2.0 security BCP, refresh token reuse detection): the whole sign-in is revoked.
+    """
 
     __tablename__ = "refresh_tokens"
     __audit__ = False
@@ -75,6 +82,8 @@ class RefreshToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sign_in: Mapped[str] = mapped_column(String(32), index=True, default="", server_default="")
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -71,16 +71,24 @@ class Login(MethodView):
 
 @blp.route("/auth/refresh")
 class Refresh(MethodView):
-    @blp.doc(security=[{"bearerAuth": []}], description="Send the refresh token as the bearer token.")
+    @blp.doc(
+        security=[{"bearerAuth": []}],
+        description="Send the refresh token as the bearer token. It is used up: the answer carries the "
+        "next refresh token of the sign-in. A used refresh token sent again revokes the whole sign-in "
+        "(every refresh token of it and the user's access tokens): 401.",
+    )
     @blp.response(200, TokenSchema)
     def post(self):
-        """Get a new access token with a refresh token."""
+        """Get a new access token and the next refresh token with a refresh token."""
         return services.refresh(bearer_token())
 
 
 @blp.route("/auth/logout")
 class Logout(MethodView):
-    @blp.doc(description="Send the refresh token as the bearer token; it is revoked.")
+    @blp.doc(
+        description="Send the refresh token as the bearer token; the sign-in is revoked and the "
+        "user's access tokens stop working at once."
+    )
     @blp.response(204)
     def post(self):
         """Revoke a refresh token."""

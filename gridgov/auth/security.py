@@ -65,6 +65,7 @@ def issue_access_token(user: User, now: datetime | None = None) -> tuple[str, in
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
         "jti": secrets.token_hex(8),
+        "ver": user.token_version,
     }
     token = jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm="HS256")
     return token, int(ttl.total_seconds())
@@ -104,8 +105,8 @@ def user_from_access_token(token: str) -> User:
     user = db.session.scalar(
         select(User).options(joinedload(User.role_rows)).where(User.id == user_id, User.is_active.is_(True))
     )
-    if user is None:
-        raise Unauthorized(TOKEN_INVALID)
+    if user is None or claims.get("ver", 0) != user.token_version:
+        raise Unauthorized(TOKEN_INVALID)  # signed out, disabled or revoked since it was issued
     return user
 
 

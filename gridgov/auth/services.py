@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from gridgov.areas.models import Area
 from gridgov.auth.models import ROLES, ConsoleSession, RefreshToken, User, UserArea, UserRole
@@ -23,6 +24,10 @@ from gridgov.timeutil import utcnow
 
 BAD_LOGIN = Msg("用户名或密码错误。", "Wrong username or password.")
 REFRESH_INVALID = Msg("刷新令牌无效、已过期或已注销。", "The refresh token is invalid, expired or revoked.")
+REFRESH_REUSED = Msg(
+    "该刷新令牌已使用过，为安全起见本次登录已注销，请重新登录。",
+    "This refresh token was already used: the sign-in has been revoked for safety; sign in again.",
+)
 MIN_PASSWORD = 10
 
 
@@ -34,20 +39,18 @@ def _check_credentials(username: str, password: str) -> User:
     return user
 
 
-def login(username: str, password: str) -> dict:
-    """Check the credentials of an active user and issue an access and a refresh token."""
-    user = _check_credentials(username, password)
+def _token_pair(user: User, sign_in: str, now: datetime, expires_at: datetime | None = None) -> dict:
+    """A new refresh token of the sign-in (added to the session) and an access token."""
     refresh = new_refresh_token()
-    now = utcnow()
     db.session.add(
         RefreshToken(
             user_id=user.id,
             token_hash=hash_token(refresh),
+            sign_in=sign_in,
             created_at=now,
-            expires_at=now + current_app.config["REFRESH_TOKEN_TTL"],
+            expires_at=expires_at or now + current_app.config["REFRESH_TOKEN_TTL"],
         )
     )
-    db.session.commit()
     access, expires_in = issue_access_token(user, now)
     return {
         "access_token": access,
@@ -55,6 +58,14 @@ def login(username: str, password: str) -> dict:
         "token_type": "Bearer",
         "expires_in": expires_in,
     }
+
+
+def login(username: str, password: str) -> dict:
+    """Check the credentials of an active user and issue an access and a refresh token (commits)."""
+    user = _check_credentials(username, password)
+    tokens = _token_pair(user, secrets.token_hex(16), utcnow())
+    db.session.commit()
+    return tokens
 
 
 def _live_refresh_token(token: str | None, now: datetime) -> RefreshToken:
@@ -66,22 +77,52 @@ def _live_refresh_token(token: str | None, now: datetime) -> RefreshToken:
     return row
 
 
+def _end_sign_in(row: RefreshToken, now: datetime) -> None:
+    """Revoke every refresh token of the sign-in and end the user's access tokens (does not commit)."""
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == row.user_id, RefreshToken.revoked_at.is_(None))
+        .where(RefreshToken.sign_in == row.sign_in if row.sign_in else RefreshToken.id == row.id)
+        .values(revoked_at=now)
+    )
+    db.session.execute(
+        update(User).where(User.id == row.user_id).values(token_version=User.token_version + 1)
+    )
+
+
 def refresh(token: str | None) -> dict:
-    """A new access token for a live refresh token of an active user."""
+    """Rotate a live refresh token of an active user: a new refresh and access token (commits).
+
+    The token is used up by the conditional UPDATE, so of two requests with it only one wins; a
+    used token presented again revokes the whole sign-in and the user's access tokens.
+    """
     now = utcnow()
     row = _live_refresh_token(token, now)
+    used = db.session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None)
+        )
+        .values(rotated_at=now)
+    ).rowcount
+    if used != 1:
+        _end_sign_in(row, now)
+        db.session.commit()
+        raise Unauthorized(REFRESH_REUSED)
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_active:
+        db.session.rollback()
         raise Unauthorized(REFRESH_INVALID)
-    access, expires_in = issue_access_token(user, now)
-    return {"access_token": access, "token_type": "Bearer", "expires_in": expires_in}
+    tokens = _token_pair(user, row.sign_in or secrets.token_hex(16), now, row.expires_at)
+    db.session.commit()
+    return tokens
 
 
 def logout(token: str | None) -> None:
-    """Revoke the refresh token; later refreshes with it fail."""
+    """End the sign-in: its refresh tokens are revoked and the user's access tokens stop working."""
     now = utcnow()
     row = _live_refresh_token(token, now)
-    row.revoked_at = now
+    _end_sign_in(row, now)
     db.session.commit()
 
 
@@ -207,6 +248,7 @@ def update_user(user_id: int, changes: dict) -> User:
     if "is_active" in changes:
         user.is_active = changes["is_active"]
         if not user.is_active:
+            user.token_version += 1  # its access tokens end now, not when they expire
             now = utcnow()
             for model in (RefreshToken, ConsoleSession):
                 for token in db.session.scalars(

@@ -176,13 +176,18 @@ def _no_store(response):
     # Pages show personal data: not to be kept by shared browsers or proxies.
     if response.mimetype == "text/html":
         response.headers["Cache-Control"] = "no-store"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data: blob: "
-            + _tile_origin()
-            + "; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
-        )
+        response.headers["Content-Security-Policy"] = content_security_policy()
         response.headers["X-Frame-Options"] = "DENY"
     return response
+
+
+def content_security_policy() -> str:
+    """The console's CSP: the app itself (and the tile server); also sent with printable notices."""
+    return (
+        "default-src 'self'; img-src 'self' data: blob: "
+        + _tile_origin()
+        + "; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
 
 
 def _tile_origin() -> str:

@@ -192,6 +192,9 @@ class Uploads(MethodView):
         200, schema=UploadSchema, description="The same client_uuid and photo again: the first upload"
     )
     @blp.doc(
+        description="JPEGs up to 200 megapixels are reduced to 4096 px on the long side; PNG over 16, "
+        "WebP over 8 and progressive JPEG over 24 megapixels are refused with 413 before decoding. "
+        "HEIC keeps its picture; its EXIF and XMP items are blanked, and a file with other payloads is refused.",
         requestBody={
             "content": {
                 "multipart/form-data": {
@@ -209,7 +212,7 @@ class Uploads(MethodView):
                     }
                 }
             }
-        }
+        },
     )
     def post(self):
         """Upload a photo (JPEG, PNG, WebP or HEIC, 10 MiB at most); location metadata is removed."""

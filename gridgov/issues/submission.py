@@ -16,13 +16,13 @@ from gridgov.areas.crs import to_wgs84
 from gridgov.areas.locating import place_report
 from gridgov.auth.models import User
 from gridgov.device_clock import check_device_time
-from gridgov.errors import Conflict, DomainError, Invalid, UnsupportedMediaType
+from gridgov.errors import Conflict, DomainError, Invalid, PayloadTooLarge, UnsupportedMediaType
 from gridgov.extensions import db
 from gridgov.i18n import Msg
 from gridgov.issues.catalogue import category_by_code
 from gridgov.issues.deadlines import deadline_for
 from gridgov.issues.models import OPEN_STATUSES, Issue, IssueEvent, Upload
-from gridgov.issues.photos import PhotoError, clean_photo
+from gridgov.issues.photos import PhotoError, PhotoTooLarge, clean_photo
 from gridgov.timeutil import utcnow
 from gridgov.workcal.services import work_calendar
 
@@ -290,6 +290,10 @@ def save_upload(user: User, data: bytes, client_uuid: str | None = None) -> tupl
     """
     try:
         content_type, cleaned = clean_photo(data)
+    except PhotoTooLarge as exc:
+        raise PayloadTooLarge(
+            Msg(f"照片像素过多：{exc}。", f"The photo has too many pixels: {exc}.")
+        ) from exc
     except PhotoError as exc:
         raise UnsupportedMediaType(Msg(f"不支持的照片：{exc}。", f"Unsupported photo: {exc}.")) from exc
     digest = hashlib.sha256(cleaned).hexdigest()

@@ -14,6 +14,8 @@ import urllib.parse
 
 import requests
 
+from gridgov.notifications.egress import blocked_reason
+
 
 class DeliveryError(Exception):
     """The channel did not accept the message; it will be retried."""
@@ -24,12 +26,16 @@ def _post(
 ) -> requests.Response:
     try:
         response = session.post(
-            url, data=body, headers={"Content-Type": "application/json", **headers}, timeout=timeout
+            url,
+            data=body,
+            headers={"Content-Type": "application/json", **headers},
+            timeout=timeout,
+            allow_redirects=False,  # a redirect could send the body anywhere, intranet included
         )
     except requests.RequestException as exc:
-        raise DeliveryError(type(exc).__name__) from exc
+        raise DeliveryError(blocked_reason(exc) or type(exc).__name__) from exc
     if response.status_code >= 300:
-        raise DeliveryError(f"HTTP {response.status_code}")
+        raise DeliveryError(f"HTTP {response.status_code}")  # the status line only, never the body
     return response
 
 

@@ -54,6 +54,21 @@ class ChannelConfig(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class RobotBudget(db.Model):
+    """A group robot's posts in the last minute (epoch seconds), its budget (notifications/budget.py).
+
+    Its own row, not audited: it changes with every message, which is no one's action.
+    """
+
+    __tablename__ = "robot_budgets"
+    __audit__ = False
+
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    recent_posts: Mapped[list] = mapped_column(JSON, default=list)
+
+
 class UserPreference(db.Model):
     __tablename__ = "notification_preferences"
 

@@ -10,9 +10,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gridgov.areas.models import Area
+from gridgov.auth.models import UserRole
 from gridgov.extensions import db
 from gridgov.notifications.models import ChannelConfig, Delivery, Notification, UserPreference
 from gridgov.timeutil import as_utc, utcnow
+
+WEBHOOK_ROLES = ("admin", "staff")  # who may have a personal webhook
 
 
 @dataclass
@@ -94,10 +97,15 @@ def _fan_out(notification_ids: list[int], now: datetime) -> None:
     ancestors; personal ones to the recipient's own webhook if he set one."""
     deliveries = []
     channels = list(db.session.scalars(select(ChannelConfig).where(ChannelConfig.active.is_(True))))
-    webhooks = {
-        p.user_id
-        for p in db.session.scalars(select(UserPreference).where(UserPreference.webhook_url.is_not(None)))
-    }
+    # A personal webhook is for staff and admins: one a user kept from another role is not used.
+    webhook_roles = select(UserRole.user_id).where(UserRole.role.in_(WEBHOOK_ROLES))
+    webhooks = set(
+        db.session.scalars(
+            select(UserPreference.user_id).where(
+                UserPreference.webhook_url.is_not(None), UserPreference.user_id.in_(webhook_roles)
+            )
+        )
+    )
     if not channels and not webhooks:
         return
     paths = dict(db.session.execute(select(Area.id, Area.path)).all()) if channels else {}

@@ -68,6 +68,10 @@ class Preferences(MethodView):
     @auth_required()
     @blp.arguments(PreferenceSchema)
     @blp.response(200, PreferenceSchema)
+    @blp.doc(
+        description="A personal webhook_url is for staff and admins only (403 otherwise), and must reach a "
+        "public address unless GRIDGOV_WEBHOOK_ALLOW lists it (422)."
+    )
     def put(self, body):
         """Change notification preferences."""
         return services.set_preferences(current_user(), body)
@@ -85,6 +89,11 @@ class Channels(MethodView):
     @auth_required("staff")
     @blp.arguments(ChannelSchema)
     @blp.response(201, ChannelSchema)
+    @blp.doc(
+        description="The URL must reach a public address (checked now and again on the resolved address "
+        "at every delivery; redirects are not followed) unless GRIDGOV_WEBHOOK_ALLOW lists it: 422 otherwise. "
+        "Robots get at most GRIDGOV_ROBOT_PER_MINUTE messages a minute; a burst is folded into digests."
+    )
     def post(self, body):
         """Send an area's notifications to a webhook or group robot too."""
         return services.create_channel(current_user(), body)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import func, select, update
 
 from gridgov.areas.models import Area
 from gridgov.areas.scope import area_in_scope
 from gridgov.areas.services import get_area
 from gridgov.auth.models import User
-from gridgov.errors import NotFound
+from gridgov.errors import Forbidden, Invalid, NotFound
 from gridgov.extensions import db
+from gridgov.i18n import Msg
+from gridgov.notifications.egress import Allowlist, UnsafeURL, check_url
 from gridgov.notifications.models import ChannelConfig, Delivery, JobRun, Notification, UserPreference
+from gridgov.notifications.outbox import WEBHOOK_ROLES
 from gridgov.timeutil import utcnow
 
 
@@ -54,7 +58,30 @@ def get_preferences(user: User) -> UserPreference:
     return db.session.get(UserPreference, user.id) or UserPreference(user_id=user.id, muted_kinds=[])
 
 
+WEBHOOK_FORBIDDEN = Msg("只有工作人员和管理员可以设置 webhook。", "Only staff and admins may set a webhook.")
+
+
+def check_webhook_url(url: str, field: str) -> None:
+    """422 unless the URL reaches only public addresses (or ones GRIDGOV_WEBHOOK_ALLOW names)."""
+    try:
+        check_url(url, Allowlist.parse(current_app.config["WEBHOOK_ALLOW"]))
+    except UnsafeURL as exc:
+        raise Invalid(
+            Msg(
+                f"不能向该地址发送通知：{exc}。内网接收端须在 GRIDGOV_WEBHOOK_ALLOW 中列出。",
+                f"Notifications may not go to this address: {exc}. "
+                "An intranet receiver must be listed in GRIDGOV_WEBHOOK_ALLOW.",
+            ),
+            errors={"json": {field: [str(exc)]}},
+        ) from exc
+
+
 def set_preferences(user: User, changes: dict) -> UserPreference:
+    """Change the user's preferences (commits); a personal webhook is for staff and admins only."""
+    if changes.get("webhook_url") is not None:
+        if not user.has_role(*WEBHOOK_ROLES):
+            raise Forbidden(WEBHOOK_FORBIDDEN)
+        check_webhook_url(changes["webhook_url"], "webhook_url")
     prefs = db.session.get(UserPreference, user.id)
     if prefs is None:
         prefs = UserPreference(user_id=user.id, muted_kinds=[])
@@ -76,6 +103,7 @@ def channels_query(user: User):
 
 def create_channel(user: User, data: dict) -> ChannelConfig:
     get_area(user, data["area_id"])
+    check_webhook_url(data["url"], "url")
     channel = ChannelConfig(**data)
     db.session.add(channel)
     db.session.commit()
@@ -88,6 +116,8 @@ def update_channel(user: User, channel_id: int, changes: dict) -> ChannelConfig:
         raise NotFound()
     if "area_id" in changes:
         get_area(user, changes["area_id"])
+    if "url" in changes:
+        check_webhook_url(changes["url"], "url")
     for field, value in changes.items():
         setattr(channel, field, value)
     db.session.commit()

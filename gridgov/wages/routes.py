@@ -50,10 +50,12 @@ def _phone_key() -> str:
 class PublicClaims(MethodView):
     decorators = [
         limiter.limit(lambda: current_app.config["WAGE_INTAKE_LIMIT_PER_IP"], scope="wage-intake-ip"),
+        # Per phone only claims actually filed count: a worker who mistypes his ID number may retry.
         limiter.limit(
             lambda: current_app.config["WAGE_INTAKE_LIMIT_PER_PHONE"],
             key_func=_phone_key,
             scope="wage-intake-phone",
+            deduct_when=lambda response: response.status_code == 201,
         ),
     ]
 
@@ -71,14 +73,29 @@ class PublicClaims(MethodView):
         }
 
 
+def _not_found(response) -> bool:
+    return response.status_code == 404
+
+
+def _claim_number_key() -> str:
+    return "wage-track-number:" + str((request.view_args or {}).get("number", ""))[:64].upper()
+
+
 @blp.route("/public/wage-claims/<string:number>")
 class PublicClaim(MethodView):
     decorators = [
         limiter.limit(
             lambda: current_app.config["WAGE_TRACK_FAILURES_PER_IP"],
             scope="wage-track-ip",
-            deduct_when=lambda response: response.status_code == 404,
-        )
+            deduct_when=_not_found,
+        ),
+        # Wrong codes for one claim from many addresses are guessing too.
+        limiter.limit(
+            lambda: current_app.config["WAGE_TRACK_FAILURES_PER_NUMBER"],
+            key_func=_claim_number_key,
+            scope="wage-track-number",
+            deduct_when=_not_found,
+        ),
     ]
 
     @blp.doc(security=[])
@@ -165,7 +182,11 @@ class NoticePrint(MethodView):
     @blp.response(200, content_type="text/html")
     def get(self, notice_id):
         """A notice as a one-page printable HTML document."""
-        return Response(ledger.notice_html(current_user(), notice_id), mimetype="text/html")
+        from gridgov.console.routes import content_security_policy
+
+        page = Response(ledger.notice_html(current_user(), notice_id), mimetype="text/html")
+        page.headers["Content-Security-Policy"] = content_security_policy()
+        return page
 
 
 @blp.route("/wage-cases/ledger")
