@@ -26,13 +26,22 @@ REQUEST_FIELDS = {
     "long",
     "media_url",
 }
-SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
+SERVICE_FIELDS = {
+    "service_code",
+    "service_name",
+    "description",
+    "metadata",
+    "type",
+    "keywords",
+    "group",
+    "gridgov_public",
+}
 
 
 @pytest.fixture
 def key(app, two_towns):
     seed_catalogue()
-    return issue_key("civic app")[1]
+    return issue_key("civic app", two_towns["D"].id)[1]
 
 
 def xml(response):
@@ -74,7 +83,7 @@ def test_post_and_read_back_in_both_formats(client, key, make_user, auth_headers
     assert created.status_code == 201
     [receipt] = created.get_json()
     assert isinstance(receipt["service_request_id"], str) and receipt["token"]
-    one = client.get(f"/open311/v2/requests/{receipt['service_request_id']}.json").get_json()
+    one = client.get(f"/open311/v2/requests/{receipt['service_request_id']}.json?api_key={key}").get_json()
     assert isinstance(one, list) and len(one) == 1
     request = one[0]
     assert set(request) >= REQUEST_FIELDS and request["status"] == "open"
@@ -83,13 +92,15 @@ def test_post_and_read_back_in_both_formats(client, key, make_user, auth_headers
         request["agency_responsible"] == "城市管理局（城管）"
         and request["media_url"] == "https://example.org/p.jpg"
     )
-    root = xml(client.get(f"/open311/v2/requests/{receipt['service_request_id']}.xml"))
+    root = xml(client.get(f"/open311/v2/requests/{receipt['service_request_id']}.xml?api_key={key}"))
     assert root.tag == "service_requests" and root.find("request/status").text == "open"
-    token = client.get(f"/open311/v2/tokens/{receipt['token']}.json").get_json()
+    token = client.get(f"/open311/v2/tokens/{receipt['token']}.json?api_key={key}").get_json()
     assert token == [{"service_request_id": receipt["service_request_id"], "token": receipt["token"]}]
-    listed = client.get("/open311/v2/requests.json?status=open&service_code=INFRA-LIGHT").get_json()
+    listed = client.get(
+        f"/open311/v2/requests.json?status=open&service_code=INFRA-LIGHT&api_key={key}"
+    ).get_json()
     assert [r["service_request_id"] for r in listed] == [receipt["service_request_id"]]
-    assert client.get("/open311/v2/requests.json?status=closed").get_json() == []
+    assert client.get(f"/open311/v2/requests.json?status=closed&api_key={key}").get_json() == []
     # The same issue, in the same state, through the main API.
     admin = auth_headers(make_user(roles=["admin"]))
     same = client.get(f"/api/v1/issues/{receipt['service_request_id']}", headers=admin).get_json()
@@ -137,3 +148,64 @@ def test_errors_as_the_spec_defines_them(client, key, fmt):
         400,
     )
     errors(client.get(f"/open311/v2/nothing.{fmt}"), 404)
+
+
+def _ids(response):
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return sorted(r["service_request_id"] for r in response.get_json())
+
+
+def test_anonymous_readers_see_only_public_categories(client, key, make_user, auth_headers):
+    light = post(client, key).get_json()[0]["service_request_id"]
+    rubbish = post(client, key, service_code="ENV-RUBBISH").get_json()[0]["service_request_id"]
+    # Residents' complaints are not public by default: nothing is listed, nothing read by id or token.
+    assert _ids(client.get("/open311/v2/requests.json")) == []
+    assert client.get(f"/open311/v2/requests/{light}.json").status_code == 404
+    assert all(s["gridgov_public"] is False for s in client.get("/open311/v2/services.json").get_json())
+    admin = auth_headers(make_user(roles=["admin"]))
+    categories = client.get("/api/v1/categories", headers=admin).get_json()
+    assert {c["public"] for c in categories} == {False}
+    light_category = next(c for c in categories if c["code"] == "INFRA-LIGHT")
+    changed = client.patch(f"/api/v1/categories/{light_category['id']}", json={"public": True}, headers=admin)
+    assert changed.status_code == 200 and changed.get_json()["public"] is True
+    # Now street lights are public; rubbish complaints stay private.
+    assert _ids(client.get("/open311/v2/requests.json")) == [light]
+    assert client.get(f"/open311/v2/requests/{light}.json").status_code == 200
+    assert client.get(f"/open311/v2/requests/{rubbish}.json").status_code == 404
+    assert _ids(client.get(f"/open311/v2/requests.json?service_request_id={light},{rubbish}")) == [light]
+    services = {s["service_code"]: s for s in client.get("/open311/v2/services.json").get_json()}
+    assert (
+        services["INFRA-LIGHT"]["gridgov_public"] is True
+        and services["ENV-RUBBISH"]["gridgov_public"] is False
+    )
+    # A wrong key is refused, not read as anonymous.
+    assert client.get("/open311/v2/requests.json?api_key=wrong").status_code == 403
+
+
+def test_a_key_reads_only_its_jurisdiction(client, key, two_towns, make_user, auth_headers):
+    in_a = post(client, key).get_json()[0]["service_request_id"]
+    in_b = post(client, key, lat="33.001", long="113.101").get_json()[0]["service_request_id"]
+    admin = auth_headers(make_user(roles=["admin"]))
+    assert client.post("/api/v1/admin/open311-keys", json={"name": "x"}, headers=admin).status_code == 422
+    unknown = client.post("/api/v1/admin/open311-keys", json={"name": "x", "area_id": 999999}, headers=admin)
+    assert unknown.status_code == 422
+    made = client.post(
+        "/api/v1/admin/open311-keys",
+        json={"name": "town A app", "area_id": two_towns["TA"].id},
+        headers=admin,
+    )
+    assert made.status_code == 201 and made.get_json()["jurisdiction_id"] == "TA"
+    town_a = made.get_json()["api_key"]
+    assert _ids(client.get(f"/open311/v2/requests.json?api_key={town_a}")) == [in_a]
+    assert client.get(f"/open311/v2/requests/{in_b}.json?api_key={town_a}").status_code == 404
+    assert client.get(f"/open311/v2/requests/{in_a}.json?api_key={town_a}").status_code == 200
+    # jurisdiction_id narrows; one outside the key's reads like one that does not exist.
+    assert _ids(client.get(f"/open311/v2/requests.json?api_key={key}&jurisdiction_id=TB")) == [in_b]
+    assert _ids(client.get(f"/open311/v2/requests.json?api_key={key}&jurisdiction_id=D")) == sorted(
+        [in_a, in_b]
+    )
+    assert client.get(f"/open311/v2/requests.json?api_key={town_a}&jurisdiction_id=TB").status_code == 404
+    assert client.get(f"/open311/v2/requests.json?api_key={town_a}&jurisdiction_id=NOPE").status_code == 404
+    # A key files only inside its jurisdiction.
+    outside = post(client, town_a, lat="33.001", long="113.101")
+    assert outside.status_code == 400 and "辖区" in outside.get_json()[0]["description"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridgov.dbtypes import UTCDateTime
@@ -59,6 +59,9 @@ class Category(db.Model):
     limit_unit: Mapped[str] = mapped_column(String(16))  # hours | days (working)
     urgent: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    # Residents' complaints are not public by default: only issues of a public category are shown
+    # to Open311 readers without an API key.
+    public: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Issue(db.Model):

@@ -170,7 +170,7 @@ class CategoryItem(MethodView):
     @blp.arguments(CategoryUpdateSchema(partial=True))
     @blp.response(200, CategorySchema)
     def patch(self, body, category_id):
-        """Change a category's names, department, time limit or urgency (admin)."""
+        """Change a category's names, department, time limit, urgency or Open311 publicity (admin)."""
         return catalogue.update_category(category_id, body)
 
 

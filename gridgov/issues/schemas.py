@@ -250,6 +250,13 @@ class CategorySchema(Schema):
     )
     urgent = fields.Boolean(load_default=False)
     active = fields.Boolean(load_default=True)
+    public = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Issues of a public category are shown to Open311 readers without an API key; "
+            "residents' complaints are not public by default"
+        },
+    )
 
 
 class DepartmentSchema(Schema):

@@ -122,12 +122,17 @@ def requests_(fmt):
 
 @blp.get("/requests/<int:request_id>.<any(json, xml):fmt>")
 def request_item(request_id, fmt):
-    return render(fmt, [services.as_request(services.get_request(request_id))], "service_requests", "request")
+    return render(
+        fmt,
+        [services.as_request(services.get_request(request_id, request.args))],
+        "service_requests",
+        "request",
+    )
 
 
 @blp.get("/tokens/<string:token>.<any(json, xml):fmt>")
 def token_item(token, fmt):
-    issue = services.request_by_token(token)
+    issue = services.request_by_token(token, request.args)
     if issue is None:
         return errors_response(404, "No request for this token.", fmt)
     return render(fmt, [{"service_request_id": str(issue.id), "token": token}], "service_requests", "request")
@@ -145,11 +150,19 @@ admin_blp = ApiBlueprint(
 
 class KeyCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    area_id = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "The key's jurisdiction: it reads only issues inside this area"},
+    )
 
 
 class KeySchema(Schema):
     id = fields.Integer()
     name = fields.String()
+    area_id = fields.Integer()
+    jurisdiction_id = fields.String(metadata={"description": "The area's code, as Open311 jurisdiction_id"})
     api_key = fields.String(metadata={"description": "Shown once"})
 
 
@@ -159,6 +172,12 @@ class Keys(MethodView):
     @admin_blp.arguments(KeyCreateSchema)
     @admin_blp.response(201, KeySchema)
     def post(self, body):
-        """Issue an API key for an Open311 client (shown once)."""
-        record, key = services.issue_key(body["name"])
-        return {"id": record.id, "name": record.name, "api_key": key}
+        """Issue an API key for an Open311 client, bound to one jurisdiction (shown once)."""
+        record, key = services.issue_key(body["name"], body["area_id"])
+        return {
+            "id": record.id,
+            "name": record.name,
+            "area_id": record.area_id,
+            "jurisdiction_id": services.jurisdiction_code(record),
+            "api_key": key,
+        }

@@ -2,6 +2,12 @@
 
 Requests filed here become ordinary grid issues (same workflow, same idempotency: an
 Idempotency-Key header, or the same device_id and body, gives back the same request).
+
+Who reads what: grid issues are residents' complaints, not public by default. A client without an
+API key (or with a key issued before jurisdictions) reads only issues of categories an admin
+marked `public`; a key is bound to a jurisdiction (an area, its `jurisdiction_id` is the area's
+code) and reads every issue inside it. `jurisdiction_id` narrows either to one area; a jurisdiction
+the reader may not see reads like one that does not exist.
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
-from gridgov.auth.models import User, UserRole
+from gridgov.areas.locating import spatial_index
+from gridgov.areas.models import Area
+from gridgov.auth.models import User, UserArea, UserRole
 from gridgov.auth.security import hash_password
 from gridgov.errors import Forbidden, Invalid, NotFound
 from gridgov.extensions import db
@@ -27,8 +35,14 @@ from gridgov.timeutil import utcnow
 MAX_WINDOW = timedelta(days=90)
 
 
-def issue_key(name: str) -> tuple[Open311Key, str]:
-    """A new API key for an Open311 client, with its own reporting account (commits)."""
+def issue_key(name: str, area_id: int) -> tuple[Open311Key, str]:
+    """A new API key for an Open311 client bound to the area `area_id`, with its own reporting
+    account scoped to that area (commits)."""
+    area = db.session.get(Area, area_id)
+    if area is None:
+        raise Invalid(
+            Msg("辖区不存在。", f"No area {area_id}."), errors={"json": {"area_id": ["unknown area"]}}
+        )
     key = secrets.token_urlsafe(24)
     user = User(
         username=f"open311-{secrets.token_hex(4)}",
@@ -38,15 +52,21 @@ def issue_key(name: str) -> tuple[Open311Key, str]:
     )
     db.session.add(user)
     db.session.flush()
-    record = Open311Key(name=name, key_hash=hashlib.sha256(key.encode()).hexdigest(), user_id=user.id)
+    db.session.add(UserArea(user_id=user.id, area_id=area.id))
+    record = Open311Key(
+        name=name, key_hash=hashlib.sha256(key.encode()).hexdigest(), user_id=user.id, area_id=area.id
+    )
     db.session.add(record)
     db.session.commit()
     return record, key
 
 
-def _reporter(api_key: str | None) -> User:
-    if not api_key:
-        raise Forbidden(Msg("缺少 api_key。", "api_key is required."))
+def jurisdiction_code(record: Open311Key) -> str | None:
+    """The key's jurisdiction_id: its area's code."""
+    return db.session.scalar(select(Area.code).where(Area.id == record.area_id)) if record.area_id else None
+
+
+def _key(api_key: str) -> Open311Key:
     record = db.session.scalar(
         select(Open311Key).where(
             Open311Key.key_hash == hashlib.sha256(api_key.encode()).hexdigest(), Open311Key.active.is_(True)
@@ -54,7 +74,43 @@ def _reporter(api_key: str | None) -> User:
     )
     if record is None:
         raise Forbidden(Msg("api_key 无效。", "Invalid api_key."))
-    return db.session.get(User, record.user_id)
+    return record
+
+
+def _reporter(api_key: str | None) -> tuple[User, Open311Key]:
+    if not api_key:
+        raise Forbidden(Msg("缺少 api_key。", "api_key is required."))
+    record = _key(api_key)
+    return db.session.get(User, record.user_id), record
+
+
+def reader_area(api_key: str | None) -> Area | None:
+    """The jurisdiction a reading client may see: its key's area, or None (public categories only).
+
+    A wrong key is refused (403) rather than read as anonymous, so a client notices.
+    """
+    if not api_key:
+        return None
+    record = _key(api_key)
+    return db.session.get(Area, record.area_id) if record.area_id else None
+
+
+def _in_area(area: Area) -> ColumnElement[bool]:
+    return Issue.area_id.in_(select(Area.id).where(Area.path.startswith(area.path, autoescape=True)))
+
+
+def visible(area: Area | None, jurisdiction_id: str | None = None) -> ColumnElement[bool]:
+    """A WHERE clause on Issue: what a reader with this jurisdiction (None: anonymous) may see."""
+    if area is None:
+        clause = Issue.category_id.in_(select(Category.id).where(Category.public.is_(True)))
+    else:
+        clause = _in_area(area)
+    if jurisdiction_id:
+        wanted = db.session.scalar(select(Area).where(Area.code == jurisdiction_id))
+        if wanted is None or (area is not None and not wanted.path.startswith(area.path)):
+            raise NotFound(Msg("辖区不存在。", f"No jurisdiction {jurisdiction_id}."))
+        clause = clause & _in_area(wanted)
+    return clause
 
 
 def services() -> list[dict]:
@@ -67,6 +123,7 @@ def services() -> list[dict]:
             "type": "realtime",
             "keywords": c.name_en.lower().replace(",", ""),
             "group": c.group,
+            "gridgov_public": c.public,
         }
         for c in db.session.scalars(categories_query())
     ]
@@ -106,7 +163,7 @@ def definition(service_code: str) -> dict:
 
 def file_request(form: dict, idempotency_key: str | None) -> tuple[Issue, bool]:
     """Turn a POSTed service request into a grid issue (commits)."""
-    user = _reporter(form.get("api_key"))
+    user, key = _reporter(form.get("api_key"))
     if not form.get("service_code"):
         raise Invalid(Msg("缺少 service_code。", "service_code is required."))
     try:
@@ -122,6 +179,7 @@ def file_request(form: dict, idempotency_key: str | None) -> tuple[Issue, bool]:
         raise Invalid(Msg("需要 lat 和 long。", "lat and long are required.")) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise Invalid(Msg("坐标超出范围。", "lat/long out of range."))
+    _check_jurisdiction(key, lon, lat)
     seed = (
         idempotency_key
         or form.get("device_id")
@@ -141,6 +199,18 @@ def file_request(form: dict, idempotency_key: str | None) -> tuple[Issue, bool]:
     return submit(user, data, source="open311")
 
 
+def _check_jurisdiction(key: Open311Key, lon: float, lat: float) -> None:
+    """A key files only inside its jurisdiction (what it could not read back, it may not file)."""
+    if key.area_id is None:
+        return
+    index = spatial_index()
+    area = index.locate(lon, lat)
+    if area is not None and key.area_id not in {a.id for a in index.path(area)}:
+        raise Invalid(
+            Msg("该位置不在此 api_key 的辖区内。", "This point is outside the api_key's jurisdiction.")
+        )
+
+
 def _parse_time(value: str | None, name: str) -> datetime | None:
     if not value:
         return None
@@ -152,7 +222,9 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
 
 
 def find_requests(args: dict) -> list[Issue]:
-    query = select(Issue).order_by(Issue.received_at.desc())
+    """The requests the reader (its `api_key`, or none) may see that match the query."""
+    where = visible(reader_area(args.get("api_key")), args.get("jurisdiction_id"))
+    query = select(Issue).where(where).order_by(Issue.received_at.desc())
     if args.get("service_request_id"):
         try:
             ids = [int(x) for x in args["service_request_id"].split(",") if x.strip()]
@@ -181,16 +253,21 @@ def find_requests(args: dict) -> list[Issue]:
     return list(db.session.scalars(query.limit(size).offset((page - 1) * size)))
 
 
-def get_request(request_id: int) -> Issue:
-    issue = db.session.get(Issue, request_id)
+def get_request(request_id: int, args: dict) -> Issue:
+    """One request the reader may see; one outside its view reads like one that does not exist."""
+    where = visible(reader_area(args.get("api_key")), args.get("jurisdiction_id"))
+    issue = db.session.scalar(select(Issue).where(Issue.id == request_id, where))
     if issue is None:
         raise NotFound(Msg("请求不存在。", f"No service request {request_id}."))
     return issue
 
 
-def request_by_token(token: str) -> Issue | None:
-    """The request a POST answered with this token (its client_uuid)."""
-    return db.session.scalar(select(Issue).where(Issue.client_uuid == token, Issue.source == "open311"))
+def request_by_token(token: str, args: dict) -> Issue | None:
+    """The request a POST answered with this token (its client_uuid), if the reader may see it."""
+    where = visible(reader_area(args.get("api_key")), args.get("jurisdiction_id"))
+    return db.session.scalar(
+        select(Issue).where(Issue.client_uuid == token, Issue.source == "open311", where)
+    )
 
 
 def as_request(issue: Issue) -> dict:
