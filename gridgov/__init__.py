@@ -24,7 +24,9 @@ from gridgov.logs import configure_logging
 def create_app(config: Mapping | BaseConfig | None = None) -> Flask:
     """Build the app: environment config (overridden by `config`), extensions, routes, commands."""
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
-    from gridgov.http import IdConverter
+    from gridgov.http import BoundedJSONProvider, IdConverter
+
+    app.json = BoundedJSONProvider(app)
 
     app.url_map.converters["int"] = IdConverter
     configure(app, config)

@@ -148,6 +148,9 @@ def test_errors_as_the_spec_defines_them(client, key, fmt):
         400,
     )
     errors(client.get(f"/open311/v2/nothing.{fmt}"), 404)
+    errors(client.get(f"/open311/v2/requests.{fmt}?page=abc"), 400)
+    errors(client.get(f"/open311/v2/requests.{fmt}?page_size=" + "9" * 500), 400)
+    errors(client.get(f"/open311/v2/requests.{fmt}?start_date=0001-01-01T00:00:00%2B14:00"), 400)
 
 
 def _ids(response):

@@ -1,5 +1,6 @@
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
+from gridgov import bounded
 from gridgov.areas.crs import CRS_NAMES
 from gridgov.http import request_memo
 from gridgov.i18n import request_language, translate_field_errors
@@ -42,7 +43,7 @@ class IssueCreateSchema(Schema):
         },
     )
     crs = fields.String(load_default="wgs84", validate=validate.OneOf(CRS_NAMES))
-    reported_at = fields.AwareDateTime(
+    reported_at = bounded.AwareDateTime(
         metadata={
             "description": "Device time of the report, kept as sent; deadlines run from the server's "
             "receipt (received_at). Refused (422) when it is ahead of the server's clock by more "
@@ -162,8 +163,8 @@ class IssueQuerySchema(Schema):
     area = fields.Integer()
     overdue = fields.Boolean(allow_none=True)
     bbox = fields.String(metadata={"description": "west,south,east,north in WGS-84"})
-    since = fields.AwareDateTime(metadata={"description": "Received at or after"})
-    until = fields.AwareDateTime(metadata={"description": "Received before"})
+    since = bounded.AwareDateTime(metadata={"description": "Received at or after"})
+    until = bounded.AwareDateTime(metadata={"description": "Received before"})
     market = fields.Integer()
     located_by = fields.String(
         validate=validate.OneOf(LOCATED_BY),

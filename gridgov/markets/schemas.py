@@ -2,6 +2,7 @@ from datetime import time
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from gridgov import bounded
 from gridgov.areas.crs import CRS_NAMES
 from gridgov.markets.rules import describe
 from gridgov.markets.schedule import MISSING_DAY_POLICIES
@@ -80,8 +81,8 @@ class MarketUpdateSchema(Schema):
 
 
 class RangeQuerySchema(Schema):
-    from_ = fields.Date(required=True, data_key="from")
-    to = fields.Date(required=True)
+    from_ = bounded.Date(required=True, data_key="from")
+    to = bounded.Date(required=True)
     area = fields.Integer()
 
 
@@ -123,8 +124,8 @@ class ExceptionSchema(Schema):
     market_id = fields.Integer(dump_only=True)
     action = fields.String(required=True, load_only=True, validate=validate.OneOf(["cancel", "move", "add"]))
     kind = fields.String(dump_only=True)
-    date = fields.Date(required=True)
-    new_date = fields.Date(allow_none=True, load_default=None)
+    date = bounded.Date(required=True)
+    new_date = bounded.Date(allow_none=True, load_default=None)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
@@ -169,9 +170,9 @@ class FeedTokenSchema(Schema):
 
 class AssignSchema(Schema):
     team_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=20))
-    date = fields.Date(metadata={"description": "One occurrence"})
-    from_ = fields.Date(data_key="from", metadata={"description": "Every occurrence from this date …"})
-    to = fields.Date(metadata={"description": "… to this date"})
+    date = bounded.Date(metadata={"description": "One occurrence"})
+    from_ = bounded.Date(data_key="from", metadata={"description": "Every occurrence from this date …"})
+    to = bounded.Date(metadata={"description": "… to this date"})
     mode = fields.String(
         load_default="all",
         validate=validate.OneOf(["all", "rotation"]),
@@ -196,7 +197,7 @@ class CheckinSchema(Schema):
     market_id = fields.Integer(dump_only=True)
     date = fields.Date(dump_only=True)
     at = fields.DateTime(dump_only=True, metadata={"description": "When the server received the check-in"})
-    device_at = fields.AwareDateTime(
+    device_at = bounded.AwareDateTime(
         allow_none=True,
         metadata={
             "description": "The phone's time of the check-in, kept as sent (a check-in queued offline); "

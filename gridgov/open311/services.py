@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select
 
+from gridgov import bounded
 from gridgov.areas.locating import spatial_index
 from gridgov.areas.models import Area
 from gridgov.auth.models import User, UserArea, UserRole
@@ -218,7 +219,18 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise Invalid(Msg(f"{name} 不是 ISO 8601 时间。", f"{name} is not an ISO 8601 time.")) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=utcnow().tzinfo)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=utcnow().tzinfo)
+    if not bounded.check_moment(parsed):
+        raise Invalid(Msg(f"{name} 超出支持的时间范围。", f"{name} must be {bounded.WINDOW_TEXT}."))
+    return parsed
+
+
+def _whole(value: str | None, name: str, default: int, largest: int) -> int:
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit() or len(value) > 6 or not 1 <= int(value) <= largest:
+        raise Invalid(Msg(f"{name} 须为 1 至 {largest} 的整数。", f"{name} must be a whole number 1 to {largest}."))
+    return int(value)
 
 
 def find_requests(args: dict) -> list[Issue]:
@@ -248,8 +260,8 @@ def find_requests(args: dict) -> list[Issue]:
             query = query.where(Issue.status.in_(OPEN_STATUSES))
         elif wanted == {"closed"}:
             query = query.where(Issue.status.not_in(OPEN_STATUSES))
-    page = max(int(args.get("page") or 1), 1)
-    size = min(max(int(args.get("page_size") or 50), 1), 200)
+    page = _whole(args.get("page"), "page", 1, 10_000)
+    size = _whole(args.get("page_size"), "page_size", 50, 200)
     return list(db.session.scalars(query.limit(size).offset((page - 1) * size)))
 
 
