@@ -119,6 +119,9 @@ class BaseConfig:
         # accuracy, at least 50 m, at most this), and how far ahead of the server a device clock may run.
         self.REPORT_SNAP_MAX_M = float(env.get("GRIDGOV_REPORT_SNAP_MAX_M") or 100.0)
         self.DEVICE_CLOCK_SKEW_SECONDS = _int(env, "GRIDGOV_DEVICE_CLOCK_SKEW_SECONDS", 300)
+        # Open311 requests located by address_string alone (no geocoding here) are placed in this
+        # area (its code) for staff to confirm; unset, they are refused naming lat and long.
+        self.OPEN311_ADDRESS_AREA = env.get("GRIDGOV_OPEN311_ADDRESS_AREA") or ""
 
         # Scheduler.
         self.SCHEDULER_LOCK_FILE = env.get("GRIDGOV_SCHEDULER_LOCK_FILE") or os.path.join(

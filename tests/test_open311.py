@@ -212,3 +212,86 @@ def test_a_key_reads_only_its_jurisdiction(client, key, two_towns, make_user, au
     # A key files only inside its jurisdiction.
     outside = post(client, town_a, lat="33.001", long="113.101")
     assert outside.status_code == 400 and "辖区" in outside.get_json()[0]["description"]
+
+
+def test_status_notes_come_from_the_latest_public_note(client, key, two_towns, make_user, auth_headers):
+    first = post(client, key).get_json()[0]["service_request_id"]
+    second = post(client, key, device_id="other-phone").get_json()[0]["service_request_id"]
+    staff = auth_headers(make_user(roles=["staff"], areas=[two_towns["TA"]]))
+    url = f"/open311/v2/requests/{second}.json?api_key={key}"
+    assert client.get(url).get_json()[0]["status_notes"] == ""
+    escalated = client.post(
+        f"/api/v1/issues/{second}/actions",
+        json={"action": "escalate", "note": "内部：请联系 13812345678"},
+        headers=staff,
+    )
+    assert escalated.status_code == 200
+    assert client.get(url).get_json()[0]["status_notes"] == ""  # an internal note stays inside
+    merged = client.post(
+        f"/api/v1/issues/{second}/actions",
+        json={
+            "action": "merge",
+            "into_id": int(first),
+            "note": f"与 #{first} 重复，已合并；热线 13812345678",
+        },
+        headers=staff,
+    )
+    assert merged.status_code == 200, merged.get_json()
+    [request] = client.get(url).get_json()
+    assert request["status"] == "closed"
+    assert (
+        request["status_notes"].startswith(f"与 #{first} 重复，已合并")
+        and "13812345678" not in request["status_notes"]
+    )
+    root = xml(client.get(f"/open311/v2/requests/{second}.xml?api_key={key}"))
+    assert root.find("request/status_notes").text == request["status_notes"]
+
+
+def test_attribute_values_are_checked_against_the_definition(client, key, make_user, auth_headers):
+    maybe = post(client, key, **{"attribute[urgent]": "maybe"})
+    assert maybe.status_code == 400 and "yes" in maybe.get_json()[0]["description"]
+    unknown = post(client, key, **{"attribute[colour]": "red"})
+    assert unknown.status_code == 400
+    bad_time = post(client, key, **{"attribute[reported_at]": "yesterday"})
+    assert bad_time.status_code == 400
+    good = post(
+        client, key, **{"attribute[urgent]": "yes", "attribute[reported_at]": "2026-01-05T08:00:00+08:00"}
+    )
+    assert good.status_code == 201, good.get_json()
+    issue_id = good.get_json()[0]["service_request_id"]
+    admin = auth_headers(make_user(roles=["admin"]))
+    issue = client.get(f"/api/v1/issues/{issue_id}", headers=admin).get_json()
+    assert issue["reported_at"].startswith("2026-01-05T00:00:00")
+    [report] = client.get(f"/api/v1/issues/{issue_id}/timeline", headers=admin).get_json()
+    assert report["data"]["attributes"] == {"urgent": "yes"}
+
+
+def test_address_alone_is_refused_without_a_configured_area(client, key):
+    refused = post(client, key, lat="", long="", address_string="幸福路 12 号")
+    assert refused.status_code == 400 and "lat" in refused.get_json()[0]["description"]
+
+
+@pytest.fixture
+def address_area(app_config):
+    app_config["OPEN311_ADDRESS_AREA"] = "MA"
+
+
+def test_address_alone_is_placed_in_the_configured_area_for_staff(
+    address_area, client, key, two_towns, make_user, auth_headers
+):
+    created = post(client, key, lat="", long="", address_string="幸福路 12 号")
+    assert created.status_code == 201, created.get_json()
+    issue_id = created.get_json()[0]["service_request_id"]
+    staff = auth_headers(make_user(roles=["staff"], areas=[two_towns["TA"]]))
+    issue = client.get(f"/api/v1/issues/{issue_id}", headers=staff).get_json()
+    assert issue["located_by"] == "address" and issue["micro_grid"]["code"] == "MA"
+    assert issue["address"] == "幸福路 12 号"
+    flagged = client.get("/api/v1/issues?located_by=address", headers=staff).get_json()
+    assert [i["id"] for i in flagged] == [int(issue_id)]
+    confirmed = client.post(
+        f"/api/v1/issues/{issue_id}/actions", json={"action": "confirm_location"}, headers=staff
+    )
+    assert confirmed.status_code == 200 and confirmed.get_json()["located_by"] == "confirmed"
+    # A key whose jurisdiction does not hold the configured area may not file by address.
+    town_b = issue_key("town B app", two_towns["TB"].id)[1]
+    assert post(client, town_b, lat="", long="", address_string="幸福路 12 号").status_code == 400

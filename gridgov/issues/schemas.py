@@ -87,8 +87,9 @@ class IssueSchema(Schema):
     located_by = fields.String(
         metadata={
             "description": "inside: the point lies in its micro-grid; nearest: it lay just outside "
-            "every micro-grid and was placed at the nearest (for staff to confirm); confirmed: staff "
-            "confirmed the placement"
+            "every micro-grid and was placed at the nearest (for staff to confirm); address: an Open311 "
+            "request with only an address, placed in GRIDGOV_OPEN311_ADDRESS_AREA (for staff to confirm); "
+            "confirmed: staff confirmed the placement"
         }
     )
     located_distance_m = fields.Float(
@@ -168,7 +169,10 @@ class IssueQuerySchema(Schema):
     market = fields.Integer()
     located_by = fields.String(
         validate=validate.OneOf(LOCATED_BY),
-        metadata={"description": "nearest: reports placed at the nearest micro-grid, to be confirmed"},
+        metadata={
+            "description": "nearest / address: reports placed at the nearest micro-grid or by their "
+            "address alone, to be confirmed"
+        },
     )
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "geojson", "xlsx"]))
 

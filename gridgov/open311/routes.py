@@ -114,7 +114,7 @@ def requests_(fmt):
         return render(fmt, payload, "service_requests", "request", 201 if created else 200)
     return render(
         fmt,
-        [services.as_request(i) for i in services.find_requests(request.args)],
+        services.as_requests(services.find_requests(request.args)),
         "service_requests",
         "request",
     )
@@ -124,7 +124,7 @@ def requests_(fmt):
 def request_item(request_id, fmt):
     return render(
         fmt,
-        [services.as_request(services.get_request(request_id, request.args))],
+        services.as_requests([services.get_request(request_id, request.args)]),
         "service_requests",
         "request",
     )

@@ -17,10 +17,12 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
+from flask import current_app
+from shapely.geometry import shape
 from sqlalchemy import ColumnElement, select
 
 from gridgov import bounded
-from gridgov.areas.locating import spatial_index
+from gridgov.areas.locating import Placement, spatial_index
 from gridgov.areas.models import Area
 from gridgov.auth.models import User, UserArea, UserRole
 from gridgov.auth.security import hash_password
@@ -28,12 +30,38 @@ from gridgov.errors import Forbidden, Invalid, NotFound
 from gridgov.extensions import db
 from gridgov.i18n import Msg
 from gridgov.issues.catalogue import categories_query
-from gridgov.issues.models import OPEN_STATUSES, Category, Department, Issue
+from gridgov.issues.models import OPEN_STATUSES, Category, Department, Issue, IssueEvent
 from gridgov.issues.submission import submit
+from gridgov.logs import scrub
 from gridgov.open311.models import Open311Key
 from gridgov.timeutil import utcnow
 
 MAX_WINDOW = timedelta(days=90)
+# The attributes every service takes (its definition); values are checked against them.
+ATTRIBUTES = [
+    {
+        "variable": True,
+        "code": "reported_at",
+        "datatype": "datetime",
+        "required": False,
+        "order": 1,
+        "datatype_description": "ISO 8601 time the problem was seen",
+        "description": "When it was seen",
+    },
+    {
+        "variable": True,
+        "code": "urgent",
+        "datatype": "singlevaluelist",
+        "required": False,
+        "order": 2,
+        "datatype_description": "",
+        "description": "Is it dangerous now?",
+        "values": [{"key": "yes", "name": "Yes"}, {"key": "no", "name": "No"}],
+    },
+]
+# Moves whose note speaks to the resident (why it was rejected, merged, fixed, deferred, reopened):
+# the latest one is a request's status_notes. Notes of internal moves (dispatch, escalate) are not.
+PUBLIC_NOTE_ACTIONS = ("reject", "merge", "fix", "verify", "defer", "resume", "reopen")
 
 
 def issue_key(name: str, area_id: int) -> tuple[Open311Key, str]:
@@ -136,30 +164,7 @@ def definition(service_code: str) -> dict:
     )
     if category is None:
         raise NotFound(Msg("服务不存在。", f"No service {service_code}."))
-    return {
-        "service_code": category.code,
-        "attributes": [
-            {
-                "variable": True,
-                "code": "reported_at",
-                "datatype": "datetime",
-                "required": False,
-                "order": 1,
-                "datatype_description": "ISO 8601 time the problem was seen",
-                "description": "When it was seen",
-            },
-            {
-                "variable": True,
-                "code": "urgent",
-                "datatype": "singlevaluelist",
-                "required": False,
-                "order": 2,
-                "datatype_description": "",
-                "description": "Is it dangerous now?",
-                "values": [{"key": "yes", "name": "Yes"}, {"key": "no", "name": "No"}],
-            },
-        ],
-    }
+    return {"service_code": category.code, "attributes": ATTRIBUTES}
 
 
 def file_request(form: dict, idempotency_key: str | None) -> tuple[Issue, bool]:
@@ -167,20 +172,18 @@ def file_request(form: dict, idempotency_key: str | None) -> tuple[Issue, bool]:
     user, key = _reporter(form.get("api_key"))
     if not form.get("service_code"):
         raise Invalid(Msg("缺少 service_code。", "service_code is required."))
-    try:
-        lat, lon = float(form["lat"]), float(form["long"])
-    except (KeyError, TypeError, ValueError):
-        if form.get("address_string"):
-            raise Invalid(
-                Msg(
-                    "暂不支持仅凭地址定位，请提供 lat 和 long。",
-                    "Locating by address_string alone is not supported here; send lat and long.",
-                )
-            ) from None
-        raise Invalid(Msg("需要 lat 和 long。", "lat and long are required.")) from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise Invalid(Msg("坐标超出范围。", "lat/long out of range."))
-    _check_jurisdiction(key, lon, lat)
+    attributes = _attributes(form)
+    placement = None
+    if not form.get("lat") and not form.get("long") and (form.get("address_string") or "").strip():
+        placement, (lon, lat) = _address_placement(key)
+    else:
+        try:
+            lat, lon = float(form["lat"]), float(form["long"])
+        except (KeyError, TypeError, ValueError):
+            raise Invalid(Msg("需要 lat 和 long。", "lat and long are required.")) from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise Invalid(Msg("坐标超出范围。", "lat/long out of range."))
+        _check_jurisdiction(key, lon, lat)
     seed = (
         idempotency_key
         or form.get("device_id")
@@ -196,8 +199,59 @@ def file_request(form: dict, idempotency_key: str | None) -> tuple[Issue, bool]:
         "crs": "wgs84",
         "address": (form.get("address_string") or None),
         "media_url": form.get("media_url") or None,
+        "reported_at": attributes.get("reported_at"),
+        "attributes": {k: v for k, v in attributes.items() if k != "reported_at"} or None,
     }
-    return submit(user, data, source="open311")
+    return submit(user, data, source="open311", placement=placement)
+
+
+def _attributes(form: dict) -> dict:
+    """`attribute[code]` values checked against the service definition (400 naming the bad one)."""
+    known = {a["code"]: a for a in ATTRIBUTES}
+    values = {}
+    for name, value in form.items():
+        if not (name.startswith("attribute[") and name.endswith("]")):
+            continue
+        code = name[len("attribute[") : -1]
+        spec = known.get(code)
+        if spec is None:
+            raise Invalid(Msg(f"未知属性 {code}。", f"Unknown attribute {code}; see the service definition."))
+        if spec["datatype"] == "singlevaluelist":
+            keys = [v["key"] for v in spec["values"]]
+            if value not in keys:
+                raise Invalid(
+                    Msg(
+                        f"属性 {code} 只能是 {'、'.join(keys)}。",
+                        f"attribute[{code}] must be one of {', '.join(keys)}.",
+                    )
+                )
+            values[code] = value
+        elif spec["datatype"] == "datetime":
+            values[code] = _parse_time(value, f"attribute[{code}]")
+    return values
+
+
+def _address_placement(key: Open311Key):
+    """A request with only an address: placed in the configured area, flagged for staff (no geocoder)."""
+    code = current_app.config["OPEN311_ADDRESS_AREA"]
+    area = db.session.scalar(select(Area).where(Area.code == code)) if code else None
+    if area is None or area.geometry is None:
+        raise Invalid(
+            Msg(
+                "暂不支持仅凭地址定位，请提供 lat 和 long。",
+                "Locating by address_string alone is not supported here; send lat and long.",
+            )
+        )
+    if key.area_id is not None and not area.path.startswith(_area_path(key.area_id)):
+        raise Invalid(
+            Msg("该位置不在此 api_key 的辖区内。", "This point is outside the api_key's jurisdiction.")
+        )
+    point = shape(area.geometry).representative_point()
+    return Placement(spatial_index().by_id[area.id], "address"), (point.x, point.y)
+
+
+def _area_path(area_id: int) -> str:
+    return db.session.scalar(select(Area.path).where(Area.id == area_id)) or "\0"
 
 
 def _check_jurisdiction(key: Open311Key, lon: float, lat: float) -> None:
@@ -229,7 +283,9 @@ def _whole(value: str | None, name: str, default: int, largest: int) -> int:
     if not value:
         return default
     if not value.isascii() or not value.isdigit() or len(value) > 6 or not 1 <= int(value) <= largest:
-        raise Invalid(Msg(f"{name} 须为 1 至 {largest} 的整数。", f"{name} must be a whole number 1 to {largest}."))
+        raise Invalid(
+            Msg(f"{name} 须为 1 至 {largest} 的整数。", f"{name} must be a whole number 1 to {largest}.")
+        )
     return int(value)
 
 
@@ -282,13 +338,36 @@ def request_by_token(token: str, args: dict) -> Issue | None:
     )
 
 
-def as_request(issue: Issue) -> dict:
+def public_notes(issue_ids: list[int]) -> dict[int, str]:
+    """Each issue's latest public note (PUBLIC_NOTE_ACTIONS), personal numbers scrubbed; one query."""
+    if not issue_ids:
+        return {}
+    rows = db.session.execute(
+        select(IssueEvent.issue_id, IssueEvent.note)
+        .where(
+            IssueEvent.issue_id.in_(issue_ids),
+            IssueEvent.action.in_(PUBLIC_NOTE_ACTIONS),
+            IssueEvent.note.is_not(None),
+            IssueEvent.note != "",
+        )
+        .order_by(IssueEvent.issue_id, IssueEvent.at, IssueEvent.id)
+    )
+    return {issue_id: scrub(note) for issue_id, note in rows}  # later rows win
+
+
+def as_requests(issues: list[Issue]) -> list[dict]:
+    """Requests as GeoReport v2 shows them, with their status_notes."""
+    notes = public_notes([i.id for i in issues])
+    return [as_request(i, notes.get(i.id, "")) for i in issues]
+
+
+def as_request(issue: Issue, status_notes: str = "") -> dict:
     category = db.session.get(Category, issue.category_id)
     department = db.session.get(Department, issue.department_id) if issue.department_id else None
     return {
         "service_request_id": str(issue.id),
         "status": "open" if issue.status in OPEN_STATUSES else "closed",
-        "status_notes": "",
+        "status_notes": status_notes,
         "service_name": category.name_zh,
         "service_code": category.code,
         "description": issue.description,
