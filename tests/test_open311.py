@@ -1,5 +1,6 @@
 """Open311 GeoReport v2: every endpoint in JSON and XML, errors as the spec defines them."""
 
+from datetime import UTC, datetime
 from xml.etree import ElementTree
 
 import pytest
@@ -295,3 +296,37 @@ def test_address_alone_is_placed_in_the_configured_area_for_staff(
     # A key whose jurisdiction does not hold the configured area may not file by address.
     town_b = issue_key("town B app", two_towns["TB"].id)[1]
     assert post(client, town_b, lat="", long="", address_string="幸福路 12 号").status_code == 400
+
+
+def test_service_request_updates_follow_changes_since_a_time(
+    client, key, two_towns, make_user, auth_headers, clock
+):
+    clock.set(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    first = post(client, key).get_json()[0]["service_request_id"]
+    second = post(client, key, device_id="b").get_json()[0]["service_request_id"]
+    staff = auth_headers(make_user(roles=["staff"], areas=[two_towns["TA"]]))
+    clock.advance(minutes=3)
+    accepted = client.post(f"/api/v1/issues/{first}/actions", json={"action": "accept"}, headers=staff)
+    assert accepted.status_code == 200, accepted.get_json()
+    clock.advance(minutes=3)
+    since = clock().isoformat().replace("+00:00", "Z")
+    clock.advance(minutes=2)
+    client.post(
+        f"/api/v1/issues/{second}/actions",
+        json={"action": "reject", "note": "不属于本辖区，已转 12345 热线"},
+        headers=staff,
+    )
+    everything = client.get(f"/open311/v2/servicerequestupdates.json?api_key={key}").get_json()
+    assert [(u["service_request_id"], u["status"]) for u in everything] == [
+        (first, "investigating"),
+        (second, "no_further_action"),
+    ]
+    recent = client.get(f"/open311/v2/servicerequestupdates.json?api_key={key}&start_date={since}").get_json()
+    assert len(recent) == 1 and recent[0]["service_request_id"] == second
+    assert recent[0]["description"] == "不属于本辖区，已转 12345 热线" and recent[0]["update_id"]
+    root = xml(client.get(f"/open311/v2/servicerequestupdates.xml?api_key={key}&start_date={since}"))
+    assert root.tag == "service_request_updates"
+    assert root.find("request_update/status").text == "no_further_action"
+    # Anonymous readers see updates of public categories only.
+    assert client.get("/open311/v2/servicerequestupdates.json").get_json() == []
+    assert client.get("/open311/v2/servicerequestupdates.json?page_size=0").status_code == 400

@@ -130,6 +130,11 @@ def request_item(request_id, fmt):
     )
 
 
+@blp.get("/servicerequestupdates.<any(json, xml):fmt>")
+def request_updates(fmt):
+    return render(fmt, services.find_updates(request.args), "service_request_updates", "request_update")
+
+
 @blp.get("/tokens/<string:token>.<any(json, xml):fmt>")
 def token_item(token, fmt):
     issue = services.request_by_token(token, request.args)

@@ -279,6 +279,56 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
     return parsed
 
 
+# Grid states as the mySociety/FixMyStreet update statuses a council back office reads.
+UPDATE_STATUSES = {
+    "reported": "open",
+    "accepted": "investigating",
+    "dispatched": "action_scheduled",
+    "in_progress": "in_progress",
+    "deferred": "action_scheduled",
+    "fixed": "fixed",
+    "closed": "closed",
+    "rejected": "no_further_action",
+    "merged": "duplicate",
+}
+
+
+def find_updates(args: dict) -> list[dict]:
+    """Status changes and public notes since `start_date` (the FixMyStreet/CitySDK extension
+    `servicerequestupdates`), oldest first, of the requests the reader may see."""
+    where = visible(reader_area(args.get("api_key")), args.get("jurisdiction_id"))
+    end = _parse_time(args.get("end_date"), "end_date") or utcnow()
+    start = _parse_time(args.get("start_date"), "start_date") or end - MAX_WINDOW
+    if end - start > MAX_WINDOW or end < start:
+        raise Invalid(Msg("时间窗口不能超过 90 天。", "start_date to end_date may span at most 90 days."))
+    size = _whole(args.get("page_size"), "page_size", 200, 1000)
+    events = db.session.scalars(
+        select(IssueEvent)
+        .join(Issue, Issue.id == IssueEvent.issue_id)
+        .where(
+            where,
+            IssueEvent.at >= start,
+            IssueEvent.at <= end,
+            IssueEvent.action != "report",
+            (IssueEvent.from_status != IssueEvent.to_status) | IssueEvent.action.in_(PUBLIC_NOTE_ACTIONS),
+        )
+        .order_by(IssueEvent.at, IssueEvent.id)
+        .limit(size)
+    )
+    return [
+        {
+            "update_id": str(event.id),
+            "service_request_id": str(event.issue_id),
+            "status": "reopen" if event.action == "reopen" else UPDATE_STATUSES.get(event.to_status, "open"),
+            "updated_datetime": event.at.isoformat(),
+            "description": scrub(event.note) if event.note and event.action in PUBLIC_NOTE_ACTIONS else "",
+            "media_url": "",
+            "external_status_code": event.to_status or "",
+        }
+        for event in events
+    ]
+
+
 def _whole(value: str | None, name: str, default: int, largest: int) -> int:
     if not value:
         return default
