@@ -124,10 +124,12 @@ def register_blueprints(app: Flask) -> None:
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
+    from gridgov.open311.routes import OPENAPI_TAG as OPEN311_TAG
     from gridgov.open311.routes import admin_blp as open311_admin_blp
     from gridgov.open311.routes import blp as open311_blp
 
     api.register_blueprint(open311_admin_blp)
+    api.spec.tag(OPEN311_TAG)
     app.register_blueprint(open311_blp)  # its own standard, outside the OpenAPI document
     from gridgov.console.routes import bp as console_bp
 

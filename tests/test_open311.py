@@ -330,3 +330,20 @@ def test_service_request_updates_follow_changes_since_a_time(
     # Anonymous readers see updates of public categories only.
     assert client.get("/open311/v2/servicerequestupdates.json").get_json() == []
     assert client.get("/open311/v2/servicerequestupdates.json?page_size=0").status_code == 400
+
+
+def test_open311_is_described_in_the_openapi_document(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    [tag] = [t for t in spec["tags"] if t["name"] == "Open311"]
+    for phrase in (
+        "/open311/v2/discovery.json",
+        "api_key",
+        "jurisdiction_id",
+        "public",
+        "servicerequestupdates",
+    ):
+        assert phrase in tag["description"]
+    keys = spec["paths"]["/api/v1/admin/open311-keys"]["post"]
+    body = keys["requestBody"]["content"]["application/json"]["schema"]
+    schema = spec["components"]["schemas"][body["$ref"].split("/")[-1]]
+    assert "area_id" in schema["required"]

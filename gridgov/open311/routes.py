@@ -17,6 +17,32 @@ from gridgov.open311 import services
 
 blp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = ("json", "xml")
+# Open311 follows its own standard (its own error list, form-encoded POSTs), so it is described in
+# the OpenAPI document as a tag's text rather than as operations.
+OPENAPI_TAG = {
+    "name": "Open311",
+    "description": (
+        "Open311 GeoReport v2 at `/open311/v2/`, outside `/api/v1`: discovery at "
+        "`/open311/v2/discovery.json` (or `.xml`); every endpoint answers JSON or XML by its suffix "
+        "(`services`, `services/{code}`, `requests` GET and POST, `requests/{id}`, `tokens/{token}`, "
+        "and the FixMyStreet/CitySDK extension `servicerequestupdates` of status changes since "
+        "`start_date`). Errors are the spec's list `[{code, description}]` (400, 403, 404). "
+        "Services are the active categories; `gridgov_public` says whether their issues are public.\n\n"
+        "Keys: an admin issues one with `POST /api/v1/admin/open311-keys {name, area_id}`; it is "
+        "shown once and bound to a jurisdiction, the area `area_id` (its code is the Open311 "
+        "`jurisdiction_id`). Send it as `api_key` (form field to file, query parameter to read).\n\n"
+        "What a reader sees: without a key, only issues of categories an admin marked `public` "
+        "(none by default: residents' complaints are not public); with a key, every issue inside "
+        "its jurisdiction and nothing outside it; `jurisdiction_id` narrows either to one area, "
+        "and one the reader may not see answers 404. A wrong key is 403. A key files requests only "
+        "inside its jurisdiction; a request with only `address_string` is placed in "
+        "GRIDGOV_OPEN311_ADDRESS_AREA and flagged for staff (`located_by: address`), or refused "
+        "when that is not set. `attribute[urgent]` is `yes` or `no`; `attribute[reported_at]` an "
+        "ISO 8601 time. `status_notes` is the latest public note (reject, merge, fix, verify, "
+        "defer, resume, reopen). Reads span at most 90 days (`start_date`..`end_date`)."
+    ),
+    "externalDocs": {"description": "GeoReport v2", "url": "http://wiki.open311.org/GeoReport_v2"},
+}
 
 
 def _to_xml(root: str, item: str | None, payload) -> bytes:
