@@ -91,6 +91,10 @@ def register_extensions(app: Flask) -> None:
 
     api.ERROR_SCHEMA = ErrorSchema  # our envelope, with its context fields, in the OpenAPI document
     api.init_app(app)
+    from gridgov.http import IdConverter
+
+    # Path ids are 1 .. 2**31 - 1 (a larger one matches no route): the spec says so.
+    api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
     # X-Pagination carries JSON text; an OpenAPI 3.0 header value is a string, so say so.
     pagination_header = {
         "description": "JSON object: total, total_pages, first_page, last_page, page, previous_page, next_page",

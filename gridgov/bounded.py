@@ -11,6 +11,7 @@ import json
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from marshmallow import ValidationError, fields
 
@@ -118,3 +119,19 @@ def check_moment(moment: datetime) -> bool:
     except (OverflowError, ValueError):
         return False
     return in_window(utc.date())
+
+
+_integer_validated = fields.Integer._validated
+
+
+def _whole_integer(self, value):
+    if isinstance(value, float | Decimal) and not (math.isfinite(value) and value == int(value)):
+        raise self.make_error("invalid")
+    return _integer_validated(self, value)
+
+
+def refuse_fractions() -> None:
+    """Make every marshmallow Integer refuse a number with a fraction (7.5) instead of truncating it
+    to 7. `strict=True` would do it too, but would also refuse the strings a query string carries;
+    this covers every Integer field of every schema, in bodies and queries alike."""
+    fields.Integer._validated = _whole_integer

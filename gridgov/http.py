@@ -65,6 +65,7 @@ class BoundedArgumentsParser(FlaskParser):
 # Every blueprint's `arguments` decorator uses this parser; route modules are imported after this
 # package, so the parser is in place before any route is decorated.
 flask_smorest.Blueprint.ARGUMENTS_PARSER = BoundedArgumentsParser()
+bounded.refuse_fractions()
 
 
 def _assign_request_id():

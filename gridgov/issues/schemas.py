@@ -158,12 +158,18 @@ class IssueCreatedSchema(IssueSchema):
         return getattr(issue, "_duplicates", [])
 
 
+_DEG = r"-?\d{1,3}(\.\d{1,12})?"
+
+
 class IssueQuerySchema(Schema):
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
     category = fields.List(fields.String())
     area = fields.Integer()
     overdue = fields.Boolean(allow_none=True)
-    bbox = fields.String(metadata={"description": "west,south,east,north in WGS-84"})
+    bbox = fields.String(
+        validate=validate.Regexp(rf"^{_DEG},{_DEG},{_DEG},{_DEG}$"),
+        metadata={"description": "west,south,east,north in WGS-84 decimal degrees; west <= east, south <= north"},
+    )
     since = bounded.AwareDateTime(metadata={"description": "Received at or after"})
     until = bounded.AwareDateTime(metadata={"description": "Received before"})
     market = fields.Integer()
