@@ -22,6 +22,8 @@ MAX_INT_DIGITS = 30  # an id or a count fits in 19; nothing in the API needs mor
 EARLIEST = date(1901, 1, 1)
 LATEST = date(2100, 12, 31)
 WINDOW_TEXT = f"between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+# A local time as people write it; the spec's "time" format would demand seconds, which is refused.
+HH_MM = {"format": "HH:MM", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$", "example": "07:00"}
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKETS = re.compile(r"[\[\]{}]")
 

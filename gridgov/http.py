@@ -54,6 +54,9 @@ class BoundedArgumentsParser(FlaskParser):
     """flask-smorest's arguments parser, reading JSON bodies with `bounded.loads`."""
 
     def _raw_load_json(self, req):
+        if not req.get_data(cache=True):
+            # The spec marks every request body required: an empty one is refused, not read as {}.
+            abort(422, messages={"json": {"_schema": ["A JSON body is required."]}})
         if not is_json_request(req):
             return webargs_core.missing
         try:

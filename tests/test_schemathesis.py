@@ -144,3 +144,13 @@ def test_deeply_nested_and_oversized_inputs_to_every_operation(app, auth_headers
                     assert response.status_code < 500, (method, path, parameter["name"], value[:20])
     assert answered[400] and answered[413] and answered[414]
     assert "Traceback" not in caplog.text
+
+
+def test_a_required_body_may_not_be_left_out(client, make_user, auth_headers, two_towns):
+    staff = auth_headers(make_user(roles=["staff"], areas=[two_towns["TA"]]))
+    empty = client.patch(f"/api/v1/areas/{two_towns['CA'].id}", headers=staff)
+    assert empty.status_code == 422 and empty.get_json()["errors"]["json"]["_schema"]
+    assert client.put("/api/v1/me/notification-preferences", headers=staff).status_code == 422
+    spec = client.get("/api/v1/openapi.json").get_json()
+    preferences = spec["components"]["schemas"]["Preference"]["properties"]["quiet_start"]
+    assert preferences["pattern"] and re.fullmatch(preferences["pattern"], "22:00")

@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from gridgov import bounded
 from gridgov.areas.crs import CRS_NAMES
+from gridgov.bounded import HH_MM
 from gridgov.markets.rules import describe
 from gridgov.markets.schedule import MISSING_DAY_POLICIES
 
@@ -35,8 +36,8 @@ class MarketSchema(Schema):
         validate=validate.OneOf(MISSING_DAY_POLICIES),
         metadata={"description": "skip (default) or last_day: what to do in a month without the rule day"},
     )
-    start_time = fields.Time(load_default=time(7, 0), format="%H:%M")
-    end_time = fields.Time(load_default=time(12, 0), format="%H:%M")
+    start_time = fields.Time(load_default=time(7, 0), format="%H:%M", metadata=HH_MM)
+    end_time = fields.Time(load_default=time(12, 0), format="%H:%M", metadata=HH_MM)
     zones = fields.Dict(
         allow_none=True,
         load_default=None,
@@ -74,8 +75,8 @@ class MarketUpdateSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=100))
     rule = RuleField()
     missing_day = fields.String(validate=validate.OneOf(MISSING_DAY_POLICIES))
-    start_time = fields.Time(format="%H:%M")
-    end_time = fields.Time(format="%H:%M")
+    start_time = fields.Time(format="%H:%M", metadata=HH_MM)
+    end_time = fields.Time(format="%H:%M", metadata=HH_MM)
     zones = fields.Dict(allow_none=True)
     active = fields.Boolean()
 
