@@ -152,5 +152,8 @@ def test_a_required_body_may_not_be_left_out(client, make_user, auth_headers, tw
     assert empty.status_code == 422 and empty.get_json()["errors"]["json"]["_schema"]
     assert client.put("/api/v1/me/notification-preferences", headers=staff).status_code == 422
     spec = client.get("/api/v1/openapi.json").get_json()
+    upload = spec["paths"]["/api/v1/uploads"]["post"]["requestBody"]
+    assert upload["required"] and upload["content"]["multipart/form-data"]["schema"]["required"] == ["file"]
+    assert "fix" in spec["components"]["schemas"]["Action"]["properties"]["note"]["description"]
     preferences = spec["components"]["schemas"]["Preference"]["properties"]["quiet_start"]
     assert preferences["pattern"] and re.fullmatch(preferences["pattern"], "22:00")

@@ -189,14 +189,16 @@ class Uploads(MethodView):
     @blp.response(201, UploadSchema)
     @blp.doc(
         requestBody={
+            "required": True,
             "content": {
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
                         "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
                     }
                 }
-            }
+            },
         }
     )
     def post(self):

@@ -196,7 +196,10 @@ class IssueQuerySchema(Schema):
 
 class ActionSchema(Schema):
     action = fields.String(required=True, validate=validate.OneOf(list(RULES)))
-    note = fields.String(validate=validate.Length(max=2000))
+    note = fields.String(
+        validate=validate.Length(max=2000),
+        metadata={"description": "Required for reject, fix, defer and reopen (422 without it)"},
+    )
     department_id = fields.Integer(allow_none=True)
     assignee_id = fields.Integer(allow_none=True)
     photos = fields.List(fields.Integer(), validate=validate.Length(max=9))
