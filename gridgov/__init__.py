@@ -24,7 +24,9 @@ from gridgov.logs import configure_logging
 def create_app(config: Mapping | BaseConfig | None = None) -> Flask:
     """Build the app: environment config (overridden by `config`), extensions, routes, commands."""
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
-    from gridgov.http import IdConverter
+    from gridgov.http import BoundedJSONProvider, IdConverter
+
+    app.json = BoundedJSONProvider(app)
 
     app.url_map.converters["int"] = IdConverter
     configure(app, config)
@@ -93,6 +95,10 @@ def register_extensions(app: Flask) -> None:
 
     api.ERROR_SCHEMA = ErrorSchema  # our envelope, with its context fields, in the OpenAPI document
     api.init_app(app)
+    from gridgov.http import IdConverter
+
+    # Path ids are 1 .. 2**31 - 1 (a larger one matches no route): the spec says so.
+    api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
     # X-Pagination carries JSON text; an OpenAPI 3.0 header value is a string, so say so.
     pagination_header = {
         "description": "JSON object: total, total_pages, first_page, last_page, page, previous_page, next_page",
@@ -128,10 +134,12 @@ def register_blueprints(app: Flask) -> None:
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
+    from gridgov.open311.routes import OPENAPI_TAG as OPEN311_TAG
     from gridgov.open311.routes import admin_blp as open311_admin_blp
     from gridgov.open311.routes import blp as open311_blp
 
     api.register_blueprint(open311_admin_blp)
+    api.spec.tag(OPEN311_TAG)
     app.register_blueprint(open311_blp)  # its own standard, outside the OpenAPI document
     from gridgov.console.routes import bp as console_bp
 

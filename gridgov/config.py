@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused in production
 
@@ -29,6 +29,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _date(env: Mapping[str, str], name: str, default: date) -> date:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a date (YYYY-MM-DD), got {raw!r}") from exc
 
 
 class BaseConfig:
@@ -107,6 +117,9 @@ class BaseConfig:
         # Requests: JSON bodies are capped; upload routes raise their own limit.
         self.MAX_CONTENT_LENGTH = _int(env, "GRIDGOV_MAX_JSON_BYTES", 256 * 1024)
         self.MAX_UPLOAD_BYTES = _int(env, "GRIDGOV_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+        # The path with its query, and one header line: beyond these, 414 and 431 in the envelope.
+        self.MAX_URL_BYTES = _int(env, "GRIDGOV_MAX_URL_BYTES", 4096)
+        self.MAX_HEADER_BYTES = _int(env, "GRIDGOV_MAX_HEADER_BYTES", 8000)
         self.UPLOAD_DIR = env.get("GRIDGOV_UPLOAD_DIR") or os.path.join(
             os.path.abspath(instance_path), "uploads"
         )
@@ -120,6 +133,9 @@ class BaseConfig:
         # accuracy, at least 50 m, at most this), and how far ahead of the server a device clock may run.
         self.REPORT_SNAP_MAX_M = float(env.get("GRIDGOV_REPORT_SNAP_MAX_M") or 100.0)
         self.DEVICE_CLOCK_SKEW_SECONDS = _int(env, "GRIDGOV_DEVICE_CLOCK_SKEW_SECONDS", 300)
+        # Open311 requests located by address_string alone (no geocoding here) are placed in this
+        # area (its code) for staff to confirm; unset, they are refused naming lat and long.
+        self.OPEN311_ADDRESS_AREA = env.get("GRIDGOV_OPEN311_ADDRESS_AREA") or ""
 
         # Scheduler.
         self.SCHEDULER_LOCK_FILE = env.get("GRIDGOV_SCHEDULER_LOCK_FILE") or os.path.join(
@@ -147,6 +163,8 @@ class BaseConfig:
         self.ESCALATE_AFTER_HOURS = _int(env, "GRIDGOV_ESCALATE_AFTER_HOURS", 24)
         self.PATROL_MIN_MINUTES = _int(env, "GRIDGOV_PATROL_MIN_MINUTES", 10)
         self.PATROL_RETENTION_DAYS = _int(env, "GRIDGOV_PATROL_RETENTION_DAYS", 90)
+        # The first day the zone kept grid records: daily reports of earlier days are refused (422).
+        self.REPORTS_SINCE = _date(env, "GRIDGOV_REPORTS_SINCE", date(2000, 1, 1))
         self.PATROL_REMIND_AT = env.get("GRIDGOV_PATROL_REMIND_AT") or "16:00"
         self.PATROL_SUPERVISOR_AT = env.get("GRIDGOV_PATROL_SUPERVISOR_AT") or "08:00"
         self.MARKET_REMIND_EVENING = env.get("GRIDGOV_MARKET_REMIND_EVENING") or "18:00"

@@ -25,9 +25,11 @@ STATUS_MESSAGES = {
     405: Msg("不支持该请求方法。", "This method is not allowed here."),
     409: Msg("与现有数据冲突。", "This conflicts with existing data."),
     413: Msg("请求内容过大。", "The request body is too large."),
+    414: Msg("请求地址过长。", "The request URL is too long."),
     415: Msg("不支持的内容类型，请发送 JSON。", "Unsupported media type: send JSON."),
     422: Msg("请求参数有误，请检查各字段。", "The request could not be processed: check the fields."),
     429: Msg("请求过于频繁，请稍后再试。", "Too many requests: try again later."),
+    431: Msg("请求头过大。", "The request headers are too large."),
     500: Msg("服务器内部错误。", "Internal server error."),
     503: Msg("服务暂时不可用，请稍后再试。", "The service is temporarily unavailable."),
 }

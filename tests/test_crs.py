@@ -114,3 +114,13 @@ def test_gcj02_inverse_of_reference_point():
 def test_unknown_crs_is_refused():
     with pytest.raises(ValueError):
         to_wgs84(113.2, 33.75, "cgcs2000")
+
+
+def test_a_converted_point_past_the_pole_stays_on_the_globe(client, make_user, auth_headers, two_towns):
+    from gridgov.areas.crs import to_wgs84
+
+    lon, lat = to_wgs84(-180, -90, "bd09")
+    assert -180 <= lon <= 180 and lat == -90
+    staff = auth_headers(make_user(roles=["staff"]))
+    response = client.get("/api/v1/areas/locate?lon=-180&lat=-90&crs=bd09", headers=staff)
+    assert response.status_code == 404 and response.get_json()["code"] == 404

@@ -1,6 +1,10 @@
 """Every status comes back in the one envelope, in Chinese by default and English on request."""
 
 import logging
+import os
+import runpy
+import uuid
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import insert
@@ -107,3 +111,52 @@ def test_rate_limited_login_is_429_in_envelope(client, lang, expected):
         )
     body = assert_envelope(last, 429)
     assert body["message"] == expected
+
+
+def _bad_input_cases(staff_headers, area_id):
+    deep = "[" * 100_000 + "]" * 100_000
+    yield "post", "/api/v1/auth/login", {"data": deep, "content_type": "application/json"}, 400
+    yield "post", "/api/v1/categories", {"data": '{"limit_value": ' + "7" * 5000 + "}"}, 400
+    yield "post", "/api/v1/categories", {"data": '{"limit_value": 1e999}'}, 400
+    yield "post", "/api/v1/auth/login", {"data": '{"username": NaN}'}, 400
+    for moment in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "1900-12-31T23:00:00+00:00"):
+        yield "get", f"/api/v1/issues?since={moment.replace('+', '%2B')}", {}, 422
+        yield "post", "/api/v1/patrols", {"json": {"client_uuid": str(uuid.uuid4()), "started_at": moment}}, 422
+    for day in ("0001-01-01", "9999-12-31", "1900-12-31", "2101-01-01"):
+        yield "get", f"/api/v1/reports/daily?date={day}&area={area_id}", {}, 422
+        yield "get", f"/api/v1/stats/issues?from={day}&to=2026-12-01", {}, 422
+        yield "get", f"/api/v1/wage-cases/ledger?from={day}&to=2026-12-01", {}, 422
+
+
+def test_bad_input_is_4xx_never_500(client, make_user, auth_headers, two_towns, caplog):
+    admin = auth_headers(make_user(roles=["admin", "staff", "wage_officer", "grid_worker"]))
+    for method, url, kwargs, status in _bad_input_cases(admin, two_towns["TA"].id):
+        if "data" in kwargs:
+            kwargs["content_type"] = "application/json"
+        response = getattr(client, method)(url, headers=admin, **kwargs)
+        assert response.status_code == status, (method, url[:80], response.get_data(as_text=True)[:200])
+        assert_envelope(response, status)
+    assert "Traceback" not in caplog.text
+
+
+def test_reports_only_for_days_the_zone_kept_records(client, make_user, auth_headers, two_towns, clock, app):
+    clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+    staff = auth_headers(make_user(roles=["staff"], areas=[two_towns["TA"]]), lang="en")
+    url = "/api/v1/reports/daily?area={}&date={}".format
+    assert client.get(url(two_towns["TA"].id, "2026-12-02"), headers=staff).status_code == 200
+    tomorrow = client.get(url(two_towns["TA"].id, "2026-12-03"), headers=staff)
+    assert_envelope(tomorrow, 422)
+    assert "to today (2026-12-02)" in tomorrow.get_json()["message"]
+    app.config["REPORTS_SINCE"] = date(2024, 1, 1)
+    before = client.get(url(two_towns["TA"].id, "2023-12-31"), headers=staff)
+    assert_envelope(before, 422)
+    assert "from 2024-01-01" in before.get_json()["message"]
+
+
+def test_oversized_request_line_and_headers_are_in_the_envelope(client):
+    assert_envelope(client.get("/api/v1/issues?q=" + "x" * 5000), 414)
+    assert_envelope(client.get("/api/v1/me", headers={"X-Filler": "y" * 9000}), 431)
+    assert client.get("/healthz", headers={"X-Filler": "y" * 1000}).status_code == 200
+    # gunicorn.conf.py leaves room above the app's limits, so the app answers first.
+    settings = runpy.run_path(os.path.join(os.path.dirname(__file__), "..", "gunicorn.conf.py"))
+    assert settings["limit_request_line"] > 4096 and settings["limit_request_field_size"] > 8000

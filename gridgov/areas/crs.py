@@ -130,10 +130,18 @@ def to_wgs84(lon: float, lat: float, crs: str = "wgs84") -> tuple[float, float]:
     if crs == "wgs84":
         return lon, lat
     if crs == "gcj02":
-        return gcj02_to_wgs84(lon, lat)
+        return _on_the_globe(*gcj02_to_wgs84(lon, lat))
     if crs == "bd09":
-        return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+        return _on_the_globe(*gcj02_to_wgs84(*bd09_to_gcj02(lon, lat)))
     raise ValueError(f"unknown crs {crs!r}")
+
+
+def _on_the_globe(lon: float, lat: float) -> tuple[float, float]:
+    # BD-09's offset applies everywhere: a point at a pole or the antimeridian can shift just past
+    # it. The same place then has a longitude wrapped into [-180, 180] and a latitude at the pole.
+    if -180 <= lon <= 180 and -90 <= lat <= 90:
+        return lon, lat
+    return ((lon + 180) % 360 - 180 if not -180 <= lon <= 180 else lon), min(max(lat, -90.0), 90.0)
 
 
 def from_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:

@@ -7,6 +7,7 @@ it belongs to the one with the smallest code. The same point always gives the sa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +88,8 @@ class SpatialIndex:
         first = int(tree.tree.query_nearest(point)[0])
         guess_m = distance_m(lon, lat, tree.geoms[first])
         reach = degrees_for_metres(guess_m * 1.01 + 1.0, lat)
+        if not math.isfinite(reach):  # no distance to measure from (a pole): say there is no nearest
+            return None
         candidates = tree.tree.query(point.buffer(reach))
         best = min(((distance_m(lon, lat, tree.geoms[i]), i) for i in candidates), default=(guess_m, first))
         return tree.areas[best[1]], best[0]

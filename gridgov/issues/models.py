@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridgov.dbtypes import UTCDateTime
@@ -25,7 +25,7 @@ STATUSES = (
 )
 OPEN_STATUSES = ("reported", "accepted", "dispatched", "in_progress", "deferred", "fixed")
 LEVELS = ("grid", "community", "town", "district_joint_meeting", "leaders")
-LOCATED_BY = ("inside", "nearest", "confirmed")
+LOCATED_BY = ("inside", "nearest", "address", "confirmed")
 
 
 class Department(db.Model):
@@ -59,6 +59,9 @@ class Category(db.Model):
     limit_unit: Mapped[str] = mapped_column(String(16))  # hours | days (working)
     urgent: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    # Residents' complaints are not public by default: only issues of a public category are shown
+    # to Open311 readers without an API key.
+    public: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Issue(db.Model):
@@ -82,7 +85,7 @@ class Issue(db.Model):
     lat: Mapped[float] = mapped_column(Float)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     # inside | nearest (a fix just outside every micro-grid, placed at the nearest; staff confirm it)
-    # | confirmed
+    # | address (an Open311 request with only an address, placed in a configured area) | confirmed
     located_by: Mapped[str] = mapped_column(String(12), default="inside", server_default="inside")
     located_distance_m: Mapped[float | None] = mapped_column(Float)
     location_accuracy_m: Mapped[float | None] = mapped_column(Float)

@@ -171,7 +171,7 @@ class CategoryItem(MethodView):
     @blp.arguments(CategoryUpdateSchema(partial=True))
     @blp.response(200, CategorySchema)
     def patch(self, body, category_id):
-        """Change a category's names, department, time limit or urgency (admin)."""
+        """Change a category's names, department, time limit, urgency or Open311 publicity (admin)."""
         return catalogue.update_category(category_id, body)
 
 
@@ -196,6 +196,7 @@ class Uploads(MethodView):
         "WebP over 8 and progressive JPEG over 24 megapixels are refused with 413 before decoding. "
         "HEIC keeps its picture; its EXIF and XMP items are blanked, and a file with other payloads is refused.",
         requestBody={
+            "required": True,
             "content": {
                 "multipart/form-data": {
                     "schema": {
@@ -209,9 +210,10 @@ class Uploads(MethodView):
                                 "the first upload (409 if it names a different photo)",
                             },
                         },
+                        "required": ["file"],
                     }
                 }
-            }
+            },
         },
     )
     def post(self):

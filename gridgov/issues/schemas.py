@@ -1,5 +1,6 @@
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
+from gridgov import bounded
 from gridgov.areas.crs import CRS_NAMES
 from gridgov.http import request_memo
 from gridgov.i18n import request_language, translate_field_errors
@@ -43,7 +44,7 @@ class IssueCreateSchema(Schema):
         },
     )
     crs = fields.String(load_default="wgs84", validate=validate.OneOf(CRS_NAMES))
-    reported_at = fields.AwareDateTime(
+    reported_at = bounded.AwareDateTime(
         metadata={
             "description": "Device time of the report, kept as sent; deadlines run from the server's "
             "receipt (received_at). Refused (422) when it is ahead of the server's clock by more "
@@ -87,8 +88,9 @@ class IssueSchema(Schema):
     located_by = fields.String(
         metadata={
             "description": "inside: the point lies in its micro-grid; nearest: it lay just outside "
-            "every micro-grid and was placed at the nearest (for staff to confirm); confirmed: staff "
-            "confirmed the placement"
+            "every micro-grid and was placed at the nearest (for staff to confirm); address: an Open311 "
+            "request with only an address, placed in GRIDGOV_OPEN311_ADDRESS_AREA (for staff to confirm); "
+            "confirmed: staff confirmed the placement"
         }
     )
     located_distance_m = fields.Float(
@@ -157,18 +159,27 @@ class IssueCreatedSchema(IssueSchema):
         return getattr(issue, "_duplicates", [])
 
 
+_DEG = r"-?\d{1,3}(\.\d{1,12})?"
+
+
 class IssueQuerySchema(Schema):
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
     category = fields.List(fields.String())
     area = Ref("area")
     overdue = fields.Boolean(allow_none=True)
-    bbox = fields.String(metadata={"description": "west,south,east,north in WGS-84"})
-    since = fields.AwareDateTime(metadata={"description": "Received at or after"})
-    until = fields.AwareDateTime(metadata={"description": "Received before"})
+    bbox = fields.String(
+        validate=validate.Regexp(rf"^{_DEG},{_DEG},{_DEG},{_DEG}$"),
+        metadata={"description": "west,south,east,north in WGS-84 decimal degrees; west <= east, south <= north"},
+    )
+    since = bounded.AwareDateTime(metadata={"description": "Received at or after"})
+    until = bounded.AwareDateTime(metadata={"description": "Received before"})
     market = Ref("market")
     located_by = fields.String(
         validate=validate.OneOf(LOCATED_BY),
-        metadata={"description": "nearest: reports placed at the nearest micro-grid, to be confirmed"},
+        metadata={
+            "description": "nearest / address: reports placed at the nearest micro-grid or by their "
+            "address alone, to be confirmed"
+        },
     )
     format = fields.String(
         load_default="json",
@@ -194,7 +205,10 @@ class IssueQuerySchema(Schema):
 
 class ActionSchema(Schema):
     action = fields.String(required=True, validate=validate.OneOf(list(RULES)))
-    note = fields.String(validate=validate.Length(max=2000))
+    note = fields.String(
+        validate=validate.Length(max=2000),
+        metadata={"description": "Required for reject, fix, defer and reopen (422 without it)"},
+    )
     department_id = Ref("department", allow_none=True)
     assignee_id = Ref("user", allow_none=True)
     photos = Refs("upload", validate=validate.Length(max=9))
@@ -261,6 +275,13 @@ class CategorySchema(Schema):
     )
     urgent = fields.Boolean(load_default=False)
     active = fields.Boolean(load_default=True)
+    public = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Issues of a public category are shown to Open311 readers without an API key; "
+            "residents' complaints are not public by default"
+        },
+    )
 
 
 class DepartmentSchema(Schema):

@@ -26,6 +26,7 @@ from datetime import datetime, time, timedelta
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
+from gridgov import bounded
 from gridgov.areas.models import Area
 from gridgov.areas.services import get_area
 from gridgov.auth.models import User
@@ -42,8 +43,8 @@ EXPORT_LIMIT = 10_000
 
 
 class StatsQuerySchema(Schema):
-    from_ = fields.Date(required=True, data_key="from")
-    to = fields.Date(required=True)
+    from_ = bounded.Date(required=True, data_key="from")
+    to = bounded.Date(required=True)
     area = Ref("area")
     group_by = fields.String(load_default="grid", validate=validate.OneOf(GROUPS))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "xlsx"]))

@@ -98,11 +98,12 @@ def _event(
     )
 
 
-def submit(user: User, data: dict, source: str = "app") -> tuple[Issue, bool]:
+def submit(user: User, data: dict, source: str = "app", placement=None) -> tuple[Issue, bool]:
     """Create the issue for this client_uuid, or return the one a retry already made (commits).
 
     The same client_uuid with the same body is the same report: (issue, False). With a different
-    body it is a conflict. The unique constraint settles concurrent retries.
+    body it is a conflict. The unique constraint settles concurrent retries. `placement` places a
+    report that has no point of its own (an Open311 address); otherwise its point decides.
     """
     digest = request_hash(data)
     existing = db.session.scalar(select(Issue).where(Issue.client_uuid == str(data["client_uuid"])))
@@ -125,7 +126,7 @@ def submit(user: User, data: dict, source: str = "app") -> tuple[Issue, bool]:
     now = utcnow()
     reported_at = check_device_time(data.get("reported_at"), now, "reported_at")
     lon, lat = to_wgs84(*data["location"]["coordinates"][:2], data.get("crs", "wgs84"))
-    placement = _place(lon, lat, data.get("accuracy"))
+    placement = placement or _place(lon, lat, data.get("accuracy"))
     photos = _owned_uploads(user, data.get("photos") or [])
     fix_photos = _owned_uploads(user, data.get("fix_photos") or [])
     calendar = work_calendar()
@@ -186,6 +187,7 @@ def submit(user: User, data: dict, source: str = "app") -> tuple[Issue, bool]:
             "device_time": issue.reported_at.isoformat(),
             "received_at": now.isoformat(),
             **(placed if placement.located_by == "nearest" else {}),
+            **({"attributes": data["attributes"]} if data.get("attributes") else {}),
         },
         at=now,
     )

@@ -268,8 +268,9 @@ def _escalate(user: User, issue: Issue, data: dict, now: datetime, event_data: d
 
 
 def _confirm_location(user: User, issue: Issue, data: dict, event_data: dict) -> None:
-    """Staff confirm a report placed at the nearest micro-grid, or move it to the right one."""
-    if issue.located_by != "nearest":
+    """Staff confirm a report placed at the nearest micro-grid (or by its address alone), or move it
+    to the right one."""
+    if issue.located_by not in ("nearest", "address"):
         raise Conflict(
             Msg("该事件的位置无需确认。", "This issue's location needs no confirmation."),
             state=issue.status,

@@ -2,8 +2,10 @@ from datetime import time
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from gridgov import bounded
 from gridgov.areas.crs import CRS_NAMES
 from gridgov.areas.schemas import GeoJSONField
+from gridgov.bounded import HH_MM
 from gridgov.markets.rules import describe
 from gridgov.markets.schedule import MISSING_DAY_POLICIES
 from gridgov.refs import Ref, Refs
@@ -37,8 +39,8 @@ class MarketSchema(Schema):
         metadata={"description": "What to do in a month without the rule day (三十 in a 29-day lunar month, the 31st): "
             "skip (default), last_day (held on 廿九 / the month's last day) or next_day (held on 初一 / the 1st)"},
     )
-    start_time = fields.Time(load_default=time(7, 0), format="%H:%M")
-    end_time = fields.Time(load_default=time(12, 0), format="%H:%M")
+    start_time = fields.Time(load_default=time(7, 0), format="%H:%M", metadata=HH_MM)
+    end_time = fields.Time(load_default=time(12, 0), format="%H:%M", metadata=HH_MM)
     zones = GeoJSONField(
         allow_none=True,
         load_default=None,
@@ -76,15 +78,15 @@ class MarketUpdateSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=100))
     rule = RuleField()
     missing_day = fields.String(validate=validate.OneOf(MISSING_DAY_POLICIES))
-    start_time = fields.Time(format="%H:%M")
-    end_time = fields.Time(format="%H:%M")
+    start_time = fields.Time(format="%H:%M", metadata=HH_MM)
+    end_time = fields.Time(format="%H:%M", metadata=HH_MM)
     zones = fields.Dict(allow_none=True)
     active = fields.Boolean()
 
 
 class RangeQuerySchema(Schema):
-    from_ = fields.Date(required=True, data_key="from")
-    to = fields.Date(required=True)
+    from_ = bounded.Date(required=True, data_key="from")
+    to = bounded.Date(required=True)
     area = Ref("area")
 
 
@@ -135,8 +137,8 @@ class ExceptionSchema(Schema):
     market_id = fields.Integer(dump_only=True)
     action = fields.String(required=True, load_only=True, validate=validate.OneOf(["cancel", "move", "add"]))
     kind = fields.String(dump_only=True)
-    date = fields.Date(required=True)
-    new_date = fields.Date(allow_none=True, load_default=None)
+    date = bounded.Date(required=True)
+    new_date = bounded.Date(allow_none=True, load_default=None)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
@@ -181,9 +183,9 @@ class FeedTokenSchema(Schema):
 
 class AssignSchema(Schema):
     team_ids = Refs("team", required=True, validate=validate.Length(min=1, max=20))
-    date = fields.Date(metadata={"description": "One occurrence"})
-    from_ = fields.Date(data_key="from", metadata={"description": "Every occurrence from this date …"})
-    to = fields.Date(metadata={"description": "… to this date"})
+    date = bounded.Date(metadata={"description": "One occurrence"})
+    from_ = bounded.Date(data_key="from", metadata={"description": "Every occurrence from this date …"})
+    to = bounded.Date(metadata={"description": "… to this date"})
     mode = fields.String(
         load_default="all",
         validate=validate.OneOf(["all", "rotation"]),
@@ -208,7 +210,7 @@ class CheckinSchema(Schema):
     market_id = fields.Integer(dump_only=True)
     date = fields.Date(dump_only=True)
     at = fields.DateTime(dump_only=True, metadata={"description": "When the server received the check-in"})
-    device_at = fields.AwareDateTime(
+    device_at = bounded.AwareDateTime(
         allow_none=True,
         metadata={
             "description": "The phone's time of the check-in, kept as sent (a check-in queued offline); "

@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from gridgov.bounded import HH_MM
 from gridgov.notifications.models import CHANNEL_KINDS
 from gridgov.refs import Ref
 
@@ -33,8 +34,8 @@ class PreferenceSchema(Schema):
     muted_kinds = fields.List(fields.String(validate=validate.Length(max=50)))
     webhook_url = fields.Url(allow_none=True, schemes={"http", "https"}, require_tld=False)
     webhook_secret = fields.String(allow_none=True, load_only=True, validate=validate.Length(max=200))
-    quiet_start = fields.Time(allow_none=True, format="%H:%M")
-    quiet_end = fields.Time(allow_none=True, format="%H:%M")
+    quiet_start = fields.Time(allow_none=True, format="%H:%M", metadata=HH_MM)
+    quiet_end = fields.Time(allow_none=True, format="%H:%M", metadata=HH_MM)
 
 
 class ChannelSchema(Schema):
@@ -47,8 +48,8 @@ class ChannelSchema(Schema):
     secret = fields.String(allow_none=True, load_only=True, validate=validate.Length(max=200))
     has_secret = fields.Function(lambda c: bool(c.secret), dump_only=True)
     kinds = fields.List(fields.String(), allow_none=True)
-    quiet_start = fields.Time(allow_none=True, format="%H:%M")
-    quiet_end = fields.Time(allow_none=True, format="%H:%M")
+    quiet_start = fields.Time(allow_none=True, format="%H:%M", metadata=HH_MM)
+    quiet_end = fields.Time(allow_none=True, format="%H:%M", metadata=HH_MM)
     active = fields.Boolean()
 
 

@@ -14,9 +14,36 @@ from gridgov.auth.security import auth_required
 from gridgov.errors import DomainError
 from gridgov.i18n import request_language
 from gridgov.open311 import services
+from gridgov.refs import Ref
 
 blp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = ("json", "xml")
+# Open311 follows its own standard (its own error list, form-encoded POSTs), so it is described in
+# the OpenAPI document as a tag's text rather than as operations.
+OPENAPI_TAG = {
+    "name": "Open311",
+    "description": (
+        "Open311 GeoReport v2 at `/open311/v2/`, outside `/api/v1`: discovery at "
+        "`/open311/v2/discovery.json` (or `.xml`); every endpoint answers JSON or XML by its suffix "
+        "(`services`, `services/{code}`, `requests` GET and POST, `requests/{id}`, `tokens/{token}`, "
+        "and the FixMyStreet/CitySDK extension `servicerequestupdates` of status changes since "
+        "`start_date`). Errors are the spec's list `[{code, description}]` (400, 403, 404). "
+        "Services are the active categories; `gridgov_public` says whether their issues are public.\n\n"
+        "Keys: an admin issues one with `POST /api/v1/admin/open311-keys {name, area_id}`; it is "
+        "shown once and bound to a jurisdiction, the area `area_id` (its code is the Open311 "
+        "`jurisdiction_id`). Send it as `api_key` (form field to file, query parameter to read).\n\n"
+        "What a reader sees: without a key, only issues of categories an admin marked `public` "
+        "(none by default: residents' complaints are not public); with a key, every issue inside "
+        "its jurisdiction and nothing outside it; `jurisdiction_id` narrows either to one area, "
+        "and one the reader may not see answers 404. A wrong key is 403. A key files requests only "
+        "inside its jurisdiction; a request with only `address_string` is placed in "
+        "GRIDGOV_OPEN311_ADDRESS_AREA and flagged for staff (`located_by: address`), or refused "
+        "when that is not set. `attribute[urgent]` is `yes` or `no`; `attribute[reported_at]` an "
+        "ISO 8601 time. `status_notes` is the latest public note (reject, merge, fix, verify, "
+        "defer, resume, reopen). Reads span at most 90 days (`start_date`..`end_date`)."
+    ),
+    "externalDocs": {"description": "GeoReport v2", "url": "http://wiki.open311.org/GeoReport_v2"},
+}
 
 
 def _to_xml(root: str, item: str | None, payload) -> bytes:
@@ -114,7 +141,7 @@ def requests_(fmt):
         return render(fmt, payload, "service_requests", "request", 201 if created else 200)
     return render(
         fmt,
-        [services.as_request(i) for i in services.find_requests(request.args)],
+        services.as_requests(services.find_requests(request.args)),
         "service_requests",
         "request",
     )
@@ -122,12 +149,22 @@ def requests_(fmt):
 
 @blp.get("/requests/<int:request_id>.<any(json, xml):fmt>")
 def request_item(request_id, fmt):
-    return render(fmt, [services.as_request(services.get_request(request_id))], "service_requests", "request")
+    return render(
+        fmt,
+        services.as_requests([services.get_request(request_id, request.args)]),
+        "service_requests",
+        "request",
+    )
+
+
+@blp.get("/servicerequestupdates.<any(json, xml):fmt>")
+def request_updates(fmt):
+    return render(fmt, services.find_updates(request.args), "service_request_updates", "request_update")
 
 
 @blp.get("/tokens/<string:token>.<any(json, xml):fmt>")
 def token_item(token, fmt):
-    issue = services.request_by_token(token)
+    issue = services.request_by_token(token, request.args)
     if issue is None:
         return errors_response(404, "No request for this token.", fmt)
     return render(fmt, [{"service_request_id": str(issue.id), "token": token}], "service_requests", "request")
@@ -145,11 +182,18 @@ admin_blp = ApiBlueprint(
 
 class KeyCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    area_id = Ref(
+        "area",
+        required=True,
+        metadata={"description": "The key's jurisdiction: it reads only issues inside this area"},
+    )
 
 
 class KeySchema(Schema):
     id = fields.Integer()
     name = fields.String()
+    area_id = fields.Integer()
+    jurisdiction_id = fields.String(metadata={"description": "The area's code, as Open311 jurisdiction_id"})
     api_key = fields.String(metadata={"description": "Shown once"})
 
 
@@ -159,6 +203,12 @@ class Keys(MethodView):
     @admin_blp.arguments(KeyCreateSchema)
     @admin_blp.response(201, KeySchema)
     def post(self, body):
-        """Issue an API key for an Open311 client (shown once)."""
-        record, key = services.issue_key(body["name"])
-        return {"id": record.id, "name": record.name, "api_key": key}
+        """Issue an API key for an Open311 client, bound to one jurisdiction (shown once)."""
+        record, key = services.issue_key(body["name"], body["area_id"])
+        return {
+            "id": record.id,
+            "name": record.name,
+            "area_id": record.area_id,
+            "jurisdiction_id": services.jurisdiction_code(record),
+            "api_key": key,
+        }

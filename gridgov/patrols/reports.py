@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from gridgov.areas.models import Area
 from gridgov.areas.services import get_area
 from gridgov.auth.models import User, UserArea, UserRole
+from gridgov.errors import Invalid
 from gridgov.extensions import db
+from gridgov.i18n import Msg
 from gridgov.issues.models import OPEN_STATUSES, Issue
 from gridgov.patrols.models import DailyReport, Patrol, PatrolGrid, PatrolPlan
 from gridgov.spreadsheets import Column, workbook
-from gridgov.timeutil import LOCAL_TZ, utcnow
+from gridgov.timeutil import LOCAL_TZ, local_today, utcnow
 from gridgov.workcal.services import work_calendar
 
 LEVEL_ORDER = ("town", "community", "grid")
@@ -215,7 +218,11 @@ def _frozen_for(area: Area, day: date) -> DailyReport | None:
 
 
 def daily_report(user: User, area_id: int, day: date) -> dict:
-    """The frozen report when the day was frozen (with what changed since as a correction), else live."""
+    """The frozen report when the day was frozen (with what changed since as a correction), else live.
+
+    Only days the zone has records for: from GRIDGOV_REPORTS_SINCE up to today (China time); others 422.
+    """
+    check_report_day(day)
     area = get_area(user, area_id)
     frozen = _frozen_for(area, day)
     live = assemble(area, day, collect(area, day))
@@ -231,6 +238,19 @@ def daily_report(user: User, area_id: int, day: date) -> dict:
         else None,
     )
     return report
+
+
+def check_report_day(day: date) -> None:
+    """Refuse (422) a day before the zone kept records (REPORTS_SINCE) or after today."""
+    since, today = current_app.config["REPORTS_SINCE"], local_today()
+    if not since <= day <= today:
+        raise Invalid(
+            Msg(
+                f"日报只能查询 {since.isoformat()} 至今天（{today.isoformat()}）之间的日期。",
+                f"A daily report exists only for days from {since.isoformat()} to today ({today.isoformat()}).",
+            ),
+            errors={"query": {"date": [f"must be between {since.isoformat()} and {today.isoformat()}"]}},
+        )
 
 
 def freeze_day(day: date, now: datetime | None = None) -> int:

@@ -1,18 +1,19 @@
 from marshmallow import Schema, fields, validate
 
+from gridgov import bounded
 from gridgov.areas.crs import CRS_NAMES
 from gridgov.refs import Ref
 
 
 class PatrolStartSchema(Schema):
     client_uuid = fields.UUID(required=True)
-    started_at = fields.AwareDateTime(required=True)
+    started_at = bounded.AwareDateTime(required=True)
 
 
 class GpsPointSchema(Schema):
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
     lat = fields.Float(required=True, validate=validate.Range(-90, 90))
-    t = fields.AwareDateTime(required=True)
+    t = bounded.AwareDateTime(required=True)
     accuracy = fields.Float(allow_none=True, validate=validate.Range(0, 100_000))
 
 
@@ -29,7 +30,7 @@ class BatchResultSchema(Schema):
 
 
 class FinishSchema(Schema):
-    ended_at = fields.AwareDateTime(required=True)
+    ended_at = bounded.AwareDateTime(required=True)
 
 
 class GridTimeSchema(Schema):
@@ -67,11 +68,11 @@ class PatrolSchema(Schema):
 
 
 class PatrolQuerySchema(Schema):
-    date = fields.Date()
+    date = bounded.Date()
 
 
 class ReportQuerySchema(Schema):
-    date = fields.Date(required=True)
+    date = bounded.Date(required=True)
     area = Ref("area", required=True)
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "xlsx"]))
 

@@ -1,5 +1,6 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from gridgov import bounded
 from gridgov.issues.schemas import EventSchema, PointSchema
 from gridgov.masking import mask_account, mask_id_number, mask_name, mask_phone
 from gridgov.refs import Ref, Refs
@@ -31,8 +32,8 @@ class PartySchema(Schema):
 
 
 class PeriodSchema(Schema):
-    from_ = fields.Date(required=True, data_key="from")
-    to = fields.Date(required=True)
+    from_ = bounded.Date(required=True, data_key="from")
+    to = bounded.Date(required=True)
 
 
 class ClaimSchema(Schema):
@@ -148,7 +149,7 @@ class CaseQuerySchema(Schema):
 
 
 class InstalmentSchema(Schema):
-    due = fields.Date(required=True)
+    due = bounded.Date(required=True)
     amount = fields.String(required=True)
 
 
@@ -180,18 +181,18 @@ class CaseActionSchema(Schema):
     findings = fields.String()
     amount_verified = fields.String()
     employment_problems_corrected = fields.Integer(validate=validate.Range(0, 1000))
-    on = fields.Date()
+    on = bounded.Date()
     party_id = Ref("wage_party")
     outcome = fields.String()
     rectification = fields.String()
     kind = fields.String(validate=validate.OneOf(["reminder", "supervision"]))
     content = fields.String()
-    served_on = fields.Date()
-    due_on = fields.Date()
+    served_on = bounded.Date()
+    due_on = bounded.Date()
     amount = fields.String()
     instalments = fields.List(fields.Nested(InstalmentSchema))
     worker_name = fields.String(validate=validate.Length(max=50))
-    paid_on = fields.Date()
+    paid_on = bounded.Date()
     closure_code = fields.String()
     approver_id = Ref("user")
 
@@ -230,8 +231,8 @@ class PartyOutSchema(Schema):
 
 
 class LedgerQuerySchema(Schema):
-    from_ = fields.Date(required=True, data_key="from")
-    to = fields.Date(required=True)
+    from_ = bounded.Date(required=True, data_key="from")
+    to = bounded.Date(required=True)
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "xlsx"]))
 
 
