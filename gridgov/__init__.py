@@ -130,6 +130,9 @@ def register_blueprints(app: Flask) -> None:
     from gridgov.console.routes import bp as console_bp
 
     app.register_blueprint(console_bp)  # pages for people at desks, over the same services
+    from gridgov.claim.routes import bp as claim_bp
+
+    app.register_blueprint(claim_bp)  # public wage-claim pages for workers' phones
 
 
 def register_commands(app: Flask) -> None:
