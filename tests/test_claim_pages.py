@@ -286,3 +286,22 @@ def test_openapi_documents_the_evidence_routes(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "post" in paths["/api/v1/public/wage-claims/{number}/evidence"]
     assert "get" in paths["/api/v1/wage-cases/{case_id}/evidence"]
+
+
+def test_officers_see_the_photos_on_the_console_case_page(client, base, make_user):
+    number, _ = receipt(
+        post_form(client, {**FORM, "photo_kind": "iou"}, files=[(io.BytesIO(gps_jpeg()), "a.jpg")]).text
+    )
+    case = db.session.scalar(select(WageCase).where(WageCase.number == number))
+    officer = make_user(roles=["wage_officer"], areas=[base["D"]], username="zhou")
+    login = client.get("/console/login")
+    client.post(
+        "/console/login",
+        data={"csrf_token": _token(login.text), "username": "zhou", "password": "correct-horse-battery"},
+    )
+    page = client.get(f"/console/wages/{case.id}")
+    assert page.status_code == 200 and officer.id
+    section = page.text.split('id="evidence"', 1)[1].split("</section>", 1)[0]
+    link = re.search(r'href="([^"]+)"[^>]*>欠条<', section)[1]
+    picture = client.get(link)
+    assert picture.status_code == 200 and picture.mimetype == "image/jpeg"
