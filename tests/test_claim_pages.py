@@ -305,3 +305,19 @@ def test_officers_see_the_photos_on_the_console_case_page(client, base, make_use
     link = re.search(r'href="([^"]+)"[^>]*>欠条<', section)[1]
     picture = client.get(link)
     assert picture.status_code == 200 and picture.mimetype == "image/jpeg"
+
+
+def test_phone_sized_photos_are_taken_and_an_oversized_form_is_refused(client, base):
+    noisy = Image.frombytes("RGB", (420, 420), os.urandom(420 * 420 * 3))
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    assert len(out.getvalue()) > 400 * 1024  # larger than a JSON body may be
+    filed = post_form(client, FORM, files=[(io.BytesIO(out.getvalue()), "site.png")])
+    assert filed.status_code == 201, filed.text[:300]
+    assert db.session.scalar(select(func.count(WageEvidence.id))) == 1
+    current_app.config["WAGE_EVIDENCE_MAX_BYTES"] = 100 * 1024
+    refused = post_form(
+        client, {**FORM, "phone": "13912345678"}, files=[(io.BytesIO(out.getvalue()), "site.png")]
+    )
+    assert refused.status_code == 413 and "照片太大" in refused.text
+    assert db.session.scalar(select(func.count(WageCase.id))) == 1

@@ -51,6 +51,8 @@ def _render_error(status: int, message: str, errors) -> object:
             "页面已过期，请返回上一页刷新后再提交（您填写的内容请先复制保存）。",
             "The page expired; go back, reload and send it again.",
         )
+    if status == 413:
+        message = t("照片太大或太多，请少选几张再试。", "The photos are too large or too many; choose fewer.")
     if status == 429:
         message = t(
             "提交太频繁了，请过一会儿再试，或拨打电话求助。",
@@ -59,9 +61,23 @@ def _render_error(status: int, message: str, errors) -> object:
     return _page("claim/error.html", status, status=status, message=message)
 
 
+PHOTO_FORMS = ("claim.file", "claim.evidence")
+
+
+def _raise_upload_limit():
+    # Forms with photos may be larger than a JSON body; decided before anything reads the form,
+    # the rate limiter's key (the phone typed) and the CSRF check included.
+    if request.method == "POST" and request.endpoint in PHOTO_FORMS:
+        config = current_app.config
+        request.max_content_length = (config["WAGE_EVIDENCE_MAX_BYTES"] + 64 * 1024) * config[
+            "WAGE_EVIDENCE_MAX_PER_CLAIM"
+        ] + 64 * 1024
+
+
 @bp.record_once
 def _setup(state) -> None:
     render_errors_as_pages("/claim/", _render_error)
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _raise_upload_limit)
 
     @state.app.context_processor
     def _claim_globals():
