@@ -99,6 +99,7 @@ def test_a_claim_filed_on_the_page_is_the_api_claim(client, base):
     case = db.session.scalar(select(WageCase).where(WageCase.number == number))
     assert decrypt(case.phone_enc) == "13812345678" and decrypt(case.id_number_enc) == "11010519491231002X"
     assert case.amount_claimed_fen == 700000 and str(case.work_from) == "2026-03-01"
+    assert case.description == FORM["description"]  # his punctuation (，) is his: only numbers are normalised
     assert str(case.work_to) == "2026-08-31" and case.area_id == base["D"].id  # no site area: the zone
     roles = db.session.scalars(
         select(WageParty.role).where(WageParty.case_id == case.id).order_by(WageParty.id)

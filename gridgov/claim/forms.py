@@ -69,6 +69,16 @@ PLAIN = {
     "too_long": Msg("写得太长了，请简短一些。", "This is too long; please shorten it."),
     "party": Msg("请写名称（至少一个字），电话可不填。", "Write a name; the phone is optional."),
 }
+NUMERIC = {
+    "phone",
+    "id_number",
+    "bank_account",
+    "work_from",
+    "work_to",
+    "amount",
+    "workers",
+    *(f"{role}_phone" for role, _ in PARTIES),
+}
 _DATE = re.compile(r"^(\d{4})\D{1,2}(\d{1,2})\D{1,2}(\d{1,2})\D?$")
 
 
@@ -90,7 +100,8 @@ def typed(form) -> dict[str, str]:
 
 def payload(values: dict[str, str], area_code: str | None) -> dict:
     """The JSON body `POST /api/v1/public/wage-claims` would receive for this form."""
-    clean = {k: unicodedata.normalize("NFKC", v).strip() for k, v in values.items()}
+    # Numbers and dates as the API reads them (full-width digits to ASCII); words as he wrote them.
+    clean = {k: (unicodedata.normalize("NFKC", v) if k in NUMERIC else v).strip() for k, v in values.items()}
     body: dict = {
         "claimant": {k: clean[k] for k in ("name", "phone", "id_number") if clean[k]},
         "project": {"name": clean["project_name"]} if clean["project_name"] else {},
