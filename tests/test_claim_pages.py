@@ -322,3 +322,27 @@ def test_phone_sized_photos_are_taken_and_an_oversized_form_is_refused(client, b
     )
     assert refused.status_code == 413 and "照片太大" in refused.text
     assert db.session.scalar(select(func.count(WageCase.id))) == 1
+
+
+def test_evidence_limit_per_claim_is_shared_and_counts_only_what_was_taken(client, base):
+    current_app.config["WAGE_EVIDENCE_LIMIT_PER_CLAIM"] = "1 per day"
+    number, code = receipt(post_form(client, FORM).text)
+    url = f"/api/v1/public/wage-claims/{number}/evidence?code={code}"
+    not_image = {"file": [(io.BytesIO(b"not a photo"), "a.jpg")]}
+    assert client.post(url, data=not_image, content_type="multipart/form-data").status_code == 415
+    one = {"file": [(io.BytesIO(gps_jpeg()), "b.jpg")]}
+    assert client.post(url, data=one, content_type="multipart/form-data").status_code == 201
+    tokens = open_form(client, f"/claim/evidence?number={number}")
+    page = client.post(
+        "/claim/evidence",
+        data={
+            **tokens,
+            "number": number,
+            "code": code,
+            "kind": "iou",
+            "photos": [(io.BytesIO(gps_jpeg()), "c.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 429
+    assert db.session.scalar(select(func.count(WageEvidence.id))) == 1
