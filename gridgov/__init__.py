@@ -148,6 +148,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(field_bp)  # the phones' installable app, over the same API
 
+    from gridgov.claim.routes import bp as claim_bp
+
+    app.register_blueprint(claim_bp)  # public wage-claim pages for workers' phones
+
 
 def register_commands(app: Flask) -> None:
     from gridgov.commands import calendar_cli, scheduler_cli, seed_cli, users_cli

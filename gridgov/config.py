@@ -73,6 +73,15 @@ class BaseConfig:
         self.WAGE_TRACK_FAILURES_PER_NUMBER = (
             env.get("GRIDGOV_WAGE_TRACK_FAILURES_PER_NUMBER") or "20 per day"
         )
+        # Evidence photos a claimant sends (images only, location removed): count, size, rates.
+        self.WAGE_EVIDENCE_MAX_PER_CLAIM = _int(env, "GRIDGOV_WAGE_EVIDENCE_MAX_PER_CLAIM", 10)
+        self.WAGE_EVIDENCE_MAX_BYTES = _int(env, "GRIDGOV_WAGE_EVIDENCE_MAX_BYTES", 8 * 1024 * 1024)
+        self.WAGE_EVIDENCE_LIMIT_PER_IP = env.get("GRIDGOV_WAGE_EVIDENCE_LIMIT_PER_IP") or "30 per hour"
+        self.WAGE_EVIDENCE_LIMIT_PER_CLAIM = env.get("GRIDGOV_WAGE_EVIDENCE_LIMIT_PER_CLAIM") or "10 per day"
+        # The public claim pages (/claim/): who answers, where the poster's QR code points.
+        self.WAGE_OFFICE_NAME = env.get("GRIDGOV_WAGE_OFFICE_NAME") or "根治欠薪工作专班"
+        self.WAGE_OFFICE_PHONE = env.get("GRIDGOV_WAGE_OFFICE_PHONE") or "12333"
+        self.PUBLIC_BASE_URL = (env.get("GRIDGOV_PUBLIC_BASE_URL") or "").rstrip("/")
 
         # Tokens: access tokens are short-lived JWTs; refresh tokens live in the database.
         self.ACCESS_TOKEN_TTL = timedelta(seconds=_int(env, "GRIDGOV_ACCESS_TOKEN_TTL", 900))

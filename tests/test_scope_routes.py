@@ -40,6 +40,7 @@ ID_PARAMS = {
     "patrol_id",
     "case_id",
     "notice_id",
+    "evidence_id",
 }
 ADMIN_ONLY = {"user_id", "category_id", "delivery_id"}
 NOT_IDS = {"year"}  # /calendar/<int:year>: a calendar year, the same in every scope
@@ -170,8 +171,10 @@ def town_a_objects(client, make_user, auth_headers, two_towns):
             "description": "x",
         }
     )
+    from gridgov.wages import evidence
     from gridgov.wages.services import act
 
+    (photo,) = evidence.add(case, [buffer.getvalue()], "iou")
     act(staff_a, case.id, {"action": "accept"})
     from gridgov.wages.models import WageParty
 
@@ -221,6 +224,7 @@ def town_a_objects(client, make_user, auth_headers, two_towns):
         "patrol_id": patrol["id"],
         "case_id": case.id,
         "notice_id": notice.id,
+        "evidence_id": photo.id,
         "_admin": admin,
     }
 

@@ -42,6 +42,7 @@ from gridgov.markets.routes import READERS
 from gridgov.markets.schemas import AssignSchema, ExceptionSchema
 from gridgov.patrols import reports
 from gridgov.timeutil import LOCAL_TZ, local_today
+from gridgov.wages import evidence as wage_evidence
 from gridgov.wages import ledger
 from gridgov.wages import services as wage_services
 from gridgov.wages.routes import OFFICERS
@@ -525,6 +526,8 @@ def _case_page(case_id: int, revealed: dict | None = None, status: int = 200):
         timeline=WageEventSchema(many=True).dump(wage_services.case_timeline(user, case_id)),
         notices=wage_services.case_notices(user, case_id),
         parties=wage_services.case_parties(user, case_id),
+        evidence=wage_evidence.for_officer(user, case_id),
+        evidence_kind=lambda code: wage_evidence.KIND_TITLES[code].pick(request_language()),
         paid=wage_services.paid_fen(case.id),
         revealed=revealed or {},
     ), status

@@ -198,3 +198,21 @@ class Callback(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(20))  # confirmed | not_paid | unreachable
     note: Mapped[str | None] = mapped_column(Text)
+
+
+EVIDENCE_KINDS = ("iou", "contract", "attendance", "chat", "site_photo", "other")
+
+
+class WageEvidence(db.Model):
+    """A photo the claimant sent (欠条, contract, attendance sheet, chat, site), location data removed."""
+
+    __tablename__ = "wage_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("wage_cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="other")
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

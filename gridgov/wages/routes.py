@@ -1,13 +1,15 @@
 from datetime import date
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from gridgov.auth.security import auth_required, current_user
+from gridgov.errors import Invalid, PayloadTooLarge
 from gridgov.extensions import limiter
+from gridgov.i18n import Msg
 from gridgov.pagination import paginate
-from gridgov.wages import ledger, services
+from gridgov.wages import evidence, ledger, services
 from gridgov.wages.crypto import blind_index
 from gridgov.wages.identity import normalise
 from gridgov.wages.schemas import (
@@ -17,6 +19,9 @@ from gridgov.wages.schemas import (
     ClaimantViewSchema,
     ClaimReceiptSchema,
     ClaimSchema,
+    EvidenceQuerySchema,
+    EvidenceReceiptSchema,
+    EvidenceSchema,
     FiguresSchema,
     LedgerListQuerySchema,
     LedgerQuerySchema,
@@ -37,27 +42,83 @@ OFFICERS = ("wage_officer",)
 
 
 def _phone_key() -> str:
-    body = request.get_json(silent=True)
-    phone = (
-        body.get("claimant", {}).get("phone")
-        if isinstance(body, dict) and isinstance(body.get("claimant"), dict)
-        else ""
-    )
+    body = request.get_json(silent=True) if request.is_json else None
+    if isinstance(body, dict):
+        phone = body.get("claimant", {}).get("phone") if isinstance(body.get("claimant"), dict) else ""
+    else:  # the public claim page posts a form
+        phone = request.form.get("phone", "")
     return "wage-phone:" + blind_index(normalise(str(phone or "")))
+
+
+def _claim_key() -> str:
+    number = (request.view_args or {}).get("number") or request.form.get("number", "")
+    return "wage-claim:" + normalise(str(number))[:30]
+
+
+def _not_found(response) -> bool:
+    return response.status_code == 404
+
+
+def _claim_number_key() -> str:
+    number = (request.view_args or {}).get("number") or request.form.get("number", "")
+    return "wage-track-number:" + normalise(str(number))[:64].upper()
+
+
+# Shared limits: the API and the public claim pages (/claim/) draw on the same budgets.
+INTAKE_LIMITS = (
+    limiter.shared_limit(
+        lambda: current_app.config["WAGE_INTAKE_LIMIT_PER_IP"], scope="wage-intake-ip", methods=["POST"]
+    ),
+    # Per phone only claims actually filed count: a worker who mistypes his ID number may retry.
+    limiter.shared_limit(
+        lambda: current_app.config["WAGE_INTAKE_LIMIT_PER_PHONE"],
+        key_func=_phone_key,
+        scope="wage-intake-phone",
+        methods=["POST"],
+        deduct_when=lambda response: response.status_code == 201,
+    ),
+)
+TRACK_LIMITS = (
+    limiter.shared_limit(
+        lambda: current_app.config["WAGE_TRACK_FAILURES_PER_IP"],
+        scope="wage-track-ip",
+        deduct_when=_not_found,
+        methods=["GET", "POST"],
+    ),
+    # Wrong codes for one claim from many addresses are guessing too.
+    limiter.shared_limit(
+        lambda: current_app.config["WAGE_TRACK_FAILURES_PER_NUMBER"],
+        key_func=_claim_number_key,
+        scope="wage-track-number",
+        deduct_when=_not_found,
+        methods=["GET", "POST"],
+    ),
+)
+EVIDENCE_LIMITS = (
+    limiter.shared_limit(
+        lambda: current_app.config["WAGE_EVIDENCE_LIMIT_PER_IP"], scope="wage-evidence-ip", methods=["POST"]
+    ),
+    # Only uploads that were taken count: a stranger who knows a number cannot use up its budget.
+    limiter.shared_limit(
+        lambda: current_app.config["WAGE_EVIDENCE_LIMIT_PER_CLAIM"],
+        key_func=_claim_key,
+        scope="wage-evidence-claim",
+        methods=["POST"],
+        deduct_when=lambda response: response.status_code == 201,
+    ),
+)
+
+
+def with_limits(limits, view):
+    """`view` under each of `limits` (for the page routes that share the API's budgets)."""
+    for limit in reversed(limits):
+        view = limit(view)
+    return view
 
 
 @blp.route("/public/wage-claims")
 class PublicClaims(MethodView):
-    decorators = [
-        limiter.limit(lambda: current_app.config["WAGE_INTAKE_LIMIT_PER_IP"], scope="wage-intake-ip"),
-        # Per phone only claims actually filed count: a worker who mistypes his ID number may retry.
-        limiter.limit(
-            lambda: current_app.config["WAGE_INTAKE_LIMIT_PER_PHONE"],
-            key_func=_phone_key,
-            scope="wage-intake-phone",
-            deduct_when=lambda response: response.status_code == 201,
-        ),
-    ]
+    decorators = list(INTAKE_LIMITS)
 
     @blp.doc(security=[])
     @blp.arguments(ClaimSchema)
@@ -73,30 +134,9 @@ class PublicClaims(MethodView):
         }
 
 
-def _not_found(response) -> bool:
-    return response.status_code == 404
-
-
-def _claim_number_key() -> str:
-    return "wage-track-number:" + str((request.view_args or {}).get("number", ""))[:64].upper()
-
-
 @blp.route("/public/wage-claims/<string:number>")
 class PublicClaim(MethodView):
-    decorators = [
-        limiter.limit(
-            lambda: current_app.config["WAGE_TRACK_FAILURES_PER_IP"],
-            scope="wage-track-ip",
-            deduct_when=_not_found,
-        ),
-        # Wrong codes for one claim from many addresses are guessing too.
-        limiter.limit(
-            lambda: current_app.config["WAGE_TRACK_FAILURES_PER_NUMBER"],
-            key_func=_claim_number_key,
-            scope="wage-track-number",
-            deduct_when=_not_found,
-        ),
-    ]
+    decorators = list(TRACK_LIMITS)
 
     @blp.doc(security=[])
     @blp.arguments(TrackQuerySchema, location="query")
@@ -104,6 +144,56 @@ class PublicClaim(MethodView):
     def get(self, query, number):
         """The claimant's view of his case: status, amounts, next step and public timeline."""
         return services.claimant_view(number, query["code"])
+
+
+def uploaded_photos(field: str = "file") -> list[bytes]:
+    """The request's photos in `field`, each read no further than the evidence size limit + 1."""
+    limit = current_app.config["WAGE_EVIDENCE_MAX_BYTES"]
+    count = current_app.config["WAGE_EVIDENCE_MAX_PER_CLAIM"]
+    request.max_content_length = (limit + 64 * 1024) * count
+    blobs = []
+    for upload in request.files.getlist(field):
+        if not upload.filename and not upload.content_length:
+            continue  # an empty file input still posts a part
+        data = upload.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(Msg("照片太大，请拍小一点再传。", "The photo is too large."))
+        if data:
+            blobs.append(data)
+    return blobs
+
+
+@blp.route("/public/wage-claims/<string:number>/evidence")
+class PublicEvidence(MethodView):
+    decorators = [*TRACK_LIMITS, *EVIDENCE_LIMITS]
+
+    @blp.doc(
+        security=[],
+        requestBody={
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                        },
+                    }
+                }
+            }
+        },
+    )
+    @blp.arguments(EvidenceQuerySchema, location="query")
+    @blp.response(201, EvidenceReceiptSchema(many=True))
+    def post(self, query, number):
+        """Send photos of evidence (欠条, contract, attendance, chat, site) with the number and tracking code."""
+        case = services.find_claim(number, query["code"])
+        blobs = uploaded_photos()
+        if not blobs:
+            raise Invalid(
+                Msg("请选择要上传的照片。", "Choose a photo to send."),
+                errors={"files": {"file": ["required"]}},
+            )
+        return evidence.add(case, blobs, query["kind"])
 
 
 @blp.route("/wage-cases")
@@ -156,6 +246,27 @@ class CaseTimeline(MethodView):
     def get(self, case_id):
         """Every move of the case, with staff notes."""
         return services.case_timeline(current_user(), case_id)
+
+
+@blp.route("/wage-cases/<int:case_id>/evidence")
+class CaseEvidence(MethodView):
+    @auth_required(*OFFICERS)
+    @blp.response(200, EvidenceSchema(many=True))
+    def get(self, case_id):
+        """The evidence photos the claimant sent, oldest first."""
+        return evidence.for_officer(current_user(), case_id)
+
+
+@blp.route("/wage-cases/<int:case_id>/evidence/<int:evidence_id>")
+class CaseEvidenceFile(MethodView):
+    @auth_required(*OFFICERS)
+    @blp.response(200, content_type="image/*")
+    def get(self, case_id, evidence_id):
+        """One evidence photo, without its location metadata."""
+        row, path = evidence.file_for_officer(current_user(), case_id, evidence_id)
+        response = send_file(path, mimetype=row.content_type, max_age=0)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
 
 
 @blp.route("/wage-cases/<int:case_id>/parties")

@@ -6,7 +6,7 @@ from gridgov.masking import mask_account, mask_id_number, mask_name, mask_phone
 from gridgov.refs import Ref, Refs
 from gridgov.wages.crypto import decrypt
 from gridgov.wages.identity import fen_to_yuan
-from gridgov.wages.models import PARTY_ROLES
+from gridgov.wages.models import EVIDENCE_KINDS, PARTY_ROLES
 from gridgov.wages.services import STATUS_ZH
 
 
@@ -75,6 +75,26 @@ class ClaimantViewSchema(Schema):
     next_deadline = fields.String(allow_none=True)
     received_at = fields.String()
     timeline = fields.List(fields.Dict())
+    evidence = fields.List(
+        fields.Dict(), metadata={"description": "What the claimant sent: kind, kind_text, received_at"}
+    )
+
+
+class EvidenceQuerySchema(TrackQuerySchema):
+    kind = fields.String(load_default="other", validate=validate.OneOf(EVIDENCE_KINDS))
+
+
+class EvidenceReceiptSchema(Schema):
+    kind = fields.String()
+    received_at = fields.DateTime()
+
+
+class EvidenceSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    received_at = fields.DateTime()
 
 
 class CaseSchema(Schema):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -25,6 +26,7 @@ from gridgov.errors import Conflict, Forbidden, Invalid, NotFound
 from gridgov.extensions import db
 from gridgov.i18n import Msg
 from gridgov.timeutil import LOCAL_TZ, local_today, utcnow
+from gridgov.wages import evidence
 from gridgov.wages.crypto import blind_index, decrypt, encrypt
 from gridgov.wages.identity import fen_to_yuan, normalise, valid_mobile, valid_resident_id, yuan_to_fen
 from gridgov.wages.models import (
@@ -55,6 +57,19 @@ STATUS_ZH = {
     "paying": "正在支付",
     "callback": "已支付，等待回访确认",
     "closed": "已结案",
+}
+STATUS_EN = {
+    "received": "Received; we decide within 5 working days whether to take it up",
+    "not_accepted": "Not taken up",
+    "transferred": "Passed to another authority",
+    "merged": "Handled together with another case",
+    "verifying": "Taken up; officers are checking the facts",
+    "coordinating": "Officers are talking to the employer about paying",
+    "payment_ordered": "The employer has been ordered to pay by a deadline",
+    "payment_committed": "The general contractor has promised to pay",
+    "paying": "Payment under way",
+    "callback": "Paid; we will phone you to confirm",
+    "closed": "Closed",
 }
 
 
@@ -124,28 +139,48 @@ def _case_area(project: dict) -> int | None:
     return db.session.scalar(select(Area.id).where(Area.level == "district").order_by(Area.id).limit(1))
 
 
-def file_claim(data: dict) -> tuple[WageCase, str]:
-    """Register a claim from the public form; returns the case and its tracking code (commits)."""
+def claim_errors(data: dict) -> dict:
+    """What the schema cannot see: the ID check digit, a mobile number, the amount, the period.
+
+    Reads what is there, so a form that the schema refused can still be told all its errors at once.
+    """
+    claimant = data.get("claimant") or {}
+    errors = {}
+    if "id_number" in claimant and not valid_resident_id(normalise(claimant["id_number"])):
+        errors["id_number"] = ["not a valid 18-digit resident ID (check digit)"]
+    if "phone" in claimant and not valid_mobile(normalise(claimant["phone"])):
+        errors["phone"] = ["not a mainland mobile number"]
+    if "amount_claimed" in data:
+        try:
+            yuan_to_fen(data["amount_claimed"])
+        except ValueError as exc:
+            errors["amount_claimed"] = [str(exc)]
+    period = data.get("work_period") or {}
+    if (
+        isinstance(period.get("from_"), date)
+        and isinstance(period.get("to"), date)
+        and period["to"] < period["from_"]
+    ):
+        errors["work_period"] = ["to is before from"]
+    return errors
+
+
+def file_claim(data: dict, photos: list[bytes] = (), photo_kind: str = "other") -> tuple[WageCase, str]:
+    """Register a claim from the public form; returns the case and its tracking code (commits).
+
+    Photos sent with it are checked and cleaned first: a bad one refuses the whole claim unfiled.
+    """
     claimant = data["claimant"]
     id_number = normalise(claimant["id_number"])
     phone = normalise(claimant["phone"])
-    errors = {}
-    if not valid_resident_id(id_number):
-        errors["id_number"] = ["not a valid 18-digit resident ID (check digit)"]
-    if not valid_mobile(phone):
-        errors["phone"] = ["not a mainland mobile number"]
-    try:
-        amount_fen = yuan_to_fen(data["amount_claimed"])
-    except ValueError as exc:
-        errors["amount_claimed"] = [str(exc)]
-        amount_fen = 0
-    if data["work_period"]["to"] < data["work_period"]["from_"]:
-        errors["work_period"] = ["to is before from"]
+    errors = claim_errors(data)
     if errors:
         raise Invalid(
             Msg("申请信息有误，请检查身份证号、手机号和金额。", "Check the ID number, phone and amount."),
             errors={"json": {k: v for k, v in errors.items()}},
         )
+    cleaned = evidence.clean_all(list(photos)) if photos else []
+    amount_fen = yuan_to_fen(data["amount_claimed"])
     now = utcnow()
     code = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
     case = WageCase(
@@ -181,20 +216,30 @@ def file_claim(data: dict) -> tuple[WageCase, str]:
                 phone_enc=encrypt(normalise(party.get("phone") or "")),
             )
         )
+    if cleaned:
+        evidence.store(case, cleaned, photo_kind)
     _event(case, None, "file", None, "收到您的欠薪投诉，将在 5 个工作日内决定是否受理。")
     db.session.commit()
     return case, code
 
 
-def claimant_view(number: str, code: str) -> dict:
-    """What the worker sees with his number and tracking code; 404 for any mismatch."""
-    case = db.session.scalar(select(WageCase).where(WageCase.number == number))
+def find_claim(number: str, code: str) -> WageCase:
+    """The case of this number whose tracking code this is; one and the same 404 for any mismatch."""
+    case = db.session.scalar(
+        select(WageCase).where(WageCase.number == unicodedata.normalize("NFKC", number or "").strip().upper())
+    )
     if (
         case is None
         or not code
-        or not hmac.compare_digest(case.tracking_code_hash, _hash_code(code.strip().upper()))
+        or not hmac.compare_digest(case.tracking_code_hash, _hash_code(normalise(code)))
     ):
         raise NotFound(Msg("案件编号或查询码不正确。", "Wrong case number or tracking code."))
+    return case
+
+
+def claimant_view(number: str, code: str) -> dict:
+    """What the worker sees with his number and tracking code; 404 for any mismatch."""
+    case = find_claim(number, code)
     paid = paid_fen(case.id)
     basis = case.amount_verified_fen if case.amount_verified_fen is not None else case.amount_claimed_fen
     events = db.session.scalars(
@@ -214,6 +259,14 @@ def claimant_view(number: str, code: str) -> dict:
         "next_deadline": case.next_due.isoformat() if case.next_due else None,
         "received_at": case.received_at.isoformat(),
         "timeline": [{"at": e.at.isoformat(), "text": e.public_text} for e in events],
+        "evidence": [
+            {
+                "kind": e.kind,
+                "kind_text": evidence.KIND_TITLES[e.kind].zh,
+                "received_at": e.received_at.isoformat(),
+            }
+            for e in evidence.listed(case)
+        ],
     }
 
 
