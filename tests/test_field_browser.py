@@ -400,7 +400,14 @@ def test_tasks_start_fix_verify_and_the_apis_409(phone, server, client, auth_hea
     task.locator("input[name=photo]").set_input_files([photo("green")])
     task.locator("button.act-fix").click()
     task.locator(".task-error:not(:empty)").wait_for()
-    refused = _act(client, auth_headers(users[WORKER]), weeds.id, "fix", note="已除草", photos=[fix_photo])
+    worker = auth_headers(users[WORKER])
+    his_photo = client.post(  # an upload of his own: another's photo id is out of his scope (422)
+        "/api/v1/uploads",
+        data={"file": (io.BytesIO(buffer.getvalue()), "fix.jpg")},
+        headers=worker,
+        content_type="multipart/form-data",
+    ).json["id"]
+    refused = _act(client, worker, weeds.id, "fix", note="已除草", photos=[his_photo])
     assert refused.status_code == 409
     assert task.locator(".task-error").inner_text() == refused.json["message"]
     shot(page, "tasks-409")
