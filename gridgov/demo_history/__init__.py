@@ -162,8 +162,8 @@ def seed_history(now: datetime | None = None) -> dict:
             "check_ins": markets.plan_check_ins(plan, zone, rng, start_day, today),
         }
         patrols.plan_freezes(plan, start_day, today)
-        for days_back in range(13, -1, -1):  # the scheduler's morning and evening reminder runs
-            for hours in (7.5, 18.5):
+        for days_back in range(13, -1, -1):  # the scheduler's evening runs, and this week's mornings
+            for hours in (7.5, 18.5) if days_back < 3 else (18.5,):
                 plan.add(at_local(today - timedelta(days=days_back), hours), lambda: tick(utcnow()))
         made["steps"] = plan.run(move)
         move(now)
