@@ -40,15 +40,26 @@ def create_user_command(username, roles, areas, display_name):
 
 
 @seed_cli.command("demo")
-def seed_demo_command():
+@click.option(
+    "--history/--no-history", default=True, show_default=True, help="Replay the zone's past three months."
+)
+def seed_demo_command(history):
     """Load the demo zone and accounts (idempotent) and print the accounts."""
     from gridgov.seeding import seed_demo
 
-    summary = seed_demo()
+    summary = seed_demo(history=history)
     click.echo(
         f"demo zone: {summary['areas']} areas; {summary['markets']} markets with rosters; {summary['issues']} grid issues; "
         f"{summary['wages']} wage cases"
     )
+    past = summary["history"]
+    if past.get("steps"):
+        click.echo(
+            f"past three months: {past['issues'] + past['market_issues']} grid issues, {past['patrols']} patrols, "
+            f"{past['check_ins']} market check-ins, {past['notifications']} notifications waiting"
+        )
+    elif past:
+        click.echo("past three months: already there, left as they were")
     click.echo(f"demo accounts (password for all: {summary['password']}):")
     for account in summary["users"]:
         click.echo(

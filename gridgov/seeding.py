@@ -56,7 +56,7 @@ def _actor() -> User:
 
 
 def seed_markets() -> int:
-    """Two neighbouring villages' markets (逢二, 逢九), two patrol teams and a month of rotation."""
+    """Markets in both towns (逢二, 逢九, 逢三六九, a Gregorian and a weekly one), their teams and a month of rotation."""
     from datetime import time, timedelta
 
     from gridgov.markets.models import Market, MarketBlackout, PatrolTeam
@@ -68,7 +68,7 @@ def seed_markets() -> int:
     data = _load("demo_markets.json")
     code_ids = dict(db.session.execute(select(Area.code, Area.id)).all())
     user_ids = dict(db.session.execute(select(User.username, User.id)).all())
-    teams = []
+    teams = {}
     for spec in data["teams"]:
         team = db.session.scalar(select(PatrolTeam).where(PatrolTeam.name == spec["name"]))
         if team is None:
@@ -80,7 +80,7 @@ def seed_markets() -> int:
                     "member_ids": [user_ids[u] for u in spec["members"]],
                 },
             )
-        teams.append(team)
+        teams[spec["name"]] = team
     for spec in data["blackouts"]:
         if db.session.scalar(select(MarketBlackout.id).where(MarketBlackout.name == spec["name"])) is None:
             create_blackout(
@@ -112,7 +112,7 @@ def seed_markets() -> int:
             admin,
             market.id,
             {
-                "team_ids": [t.id for t in teams],
+                "team_ids": [teams[name].id for name in spec["teams"]],
                 "from_": today,
                 "to": today + timedelta(days=data["rotation_days"]),
                 "mode": "rotation",
@@ -173,10 +173,11 @@ def seed_issues() -> int:
 
 
 def seed_wages() -> int:
-    """A few wage cases at different stages, among them the plasterer paid 7,000 yuan in full."""
+    """Wage cases at every stage, each filed and worked on its own past days (the app clock moved)."""
     from datetime import date, timedelta
 
-    from gridgov.timeutil import local_today
+    from gridgov.demo_history import at_local
+    from gridgov.timeutil import local_today, replay_clock
     from gridgov.wages.models import WageCase, WageParty
     from gridgov.wages.services import act, file_claim
 
@@ -184,6 +185,7 @@ def seed_wages() -> int:
     users = {u.username: u for u in db.session.scalars(select(User))}
     officer = users["wage_officer"]
     second = users["admin"]
+    today = local_today()
     for spec in data["cases"]:
         claim = spec["claim"]
         if (
@@ -198,32 +200,47 @@ def seed_wages() -> int:
                 "to": date.fromisoformat(claim["work_period"]["to"]),
             },
         }
-        case, _ = file_claim(claim)
-        db.session.info["actor_id"] = officer.id
-        parties = {
-            p.role: p.id for p in db.session.scalars(select(WageParty).where(WageParty.case_id == case.id))
-        }
-        for step in spec["steps"]:
-            body = {k: v for k, v in step.items() if k not in ("officers", "party", "due_in_days")}
-            if "officers" in step:
-                body["officer_ids"] = [officer.id, second.id]
-            if "party" in step:
-                body["party_id"] = parties[step["party"]]
-            if "due_in_days" in step:
-                body["due_on"] = local_today() + timedelta(days=step["due_in_days"])
-            act(officer, case.id, body)
+        filed = today - timedelta(days=spec.get("filed_days_ago", 0))
+        with replay_clock(at_local(filed, 9.0)) as move:
+            case, _ = file_claim(claim)
+            db.session.info["actor_id"] = officer.id
+            parties = {
+                p.role: p.id
+                for p in db.session.scalars(select(WageParty).where(WageParty.case_id == case.id))
+            }
+            for number, step in enumerate(spec["steps"]):
+                day = filed + timedelta(days=step.get("day", 0))
+                move(at_local(day, 10.0 + number * 0.25))
+                body = {k: v for k, v in step.items() if k not in ("officers", "party", "due_in_days", "day")}
+                if "officers" in step:
+                    body["officer_ids"] = [officer.id, second.id]
+                if "party" in step:
+                    body["party_id"] = parties[step["party"]]
+                if "due_in_days" in step:
+                    body["due_on"] = day + timedelta(days=step["due_in_days"])
+                if "instalments" in step:
+                    body["instalments"] = [
+                        {"due": day + timedelta(days=i["in_days"]), "amount": i["amount"]}
+                        for i in step["instalments"]
+                    ]
+                act(officer, case.id, body)
     return len(data["cases"])
 
 
-def seed_demo() -> dict:
-    """Load every domain's demo data; running it again changes nothing."""
+def seed_demo(history: bool = True) -> dict:
+    """Load every domain's demo data, and its past three months unless `history` is False;
+    running it again changes nothing."""
+    from gridgov.demo_history import seed_history
+
     areas = seed_zone()
     users = seed_users()
     markets = seed_markets()
     issues = seed_issues()
     wages = seed_wages()
+    past = seed_history() if history else {}
     password = _load("demo_users.json")["password"]
     return {
+        "history": past,
         "areas": areas,
         "users": users,
         "markets": markets,

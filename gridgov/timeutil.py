@@ -7,7 +7,8 @@ of a past day) move that one clock, so nothing mixes a simulated time with the w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,25 @@ def set_clock(clock: Callable[[], datetime] | None) -> None:
     """Read the time from `clock` (an aware datetime each call); None goes back to the wall clock."""
     global _clock
     _clock = clock or _wall_clock
+
+
+@contextmanager
+def replay_clock(moment: datetime) -> Iterator[Callable[[datetime], None]]:
+    """Hold the app clock at `moment` and yield a setter that moves it (a replay of past days).
+
+    The clock in use before (the wall clock, or a test's frozen one) comes back afterwards.
+    """
+    global _clock
+    previous, held = _clock, [moment]
+
+    def move(to: datetime) -> None:
+        held[0] = to
+
+    _clock = lambda: held[0]  # noqa: E731
+    try:
+        yield move
+    finally:
+        _clock = previous
 
 
 def local_today(now: datetime | None = None) -> date:

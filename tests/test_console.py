@@ -42,7 +42,7 @@ def client(app):
 
 @pytest.fixture
 def demo(app):
-    return seed_demo()
+    return seed_demo(history=False)
 
 
 def csrf_of(client, path="/console/login") -> str:

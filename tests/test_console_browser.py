@@ -77,7 +77,7 @@ def browser():
 
 @pytest.fixture
 def demo(app):
-    return seed_demo()
+    return seed_demo(history=False)
 
 
 @pytest.fixture
