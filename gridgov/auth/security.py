@@ -103,7 +103,9 @@ def user_from_access_token(token: str) -> User:
     except (TypeError, ValueError) as exc:
         raise Unauthorized(TOKEN_INVALID) from exc
     user = db.session.scalar(
-        select(User).options(joinedload(User.role_rows)).where(User.id == user_id, User.is_active.is_(True))
+        select(User)
+        .options(joinedload(User.role_rows), joinedload(User.area_rows))  # the principal in one statement
+        .where(User.id == user_id, User.is_active.is_(True))
     )
     if user is None or claims.get("ver", 0) != user.token_version:
         raise Unauthorized(TOKEN_INVALID)  # signed out, disabled or revoked since it was issued
