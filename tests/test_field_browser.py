@@ -8,6 +8,7 @@ import io
 import json
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
@@ -47,11 +48,13 @@ def phone(browser, server, demo):
     """Open the field app on a fresh phone; `service_workers='block'` unless the test needs one."""
     contexts = []
 
-    def open_phone(username: str | None = WORKER, service_workers: str = "block", where=INSIDE):
+    def open_phone(username: str | None = WORKER, service_workers: str = "block", where=INSIDE, clock_behind=None):
         context = browser.new_context(**PHONE, geolocation=where, service_workers=service_workers)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
+        if clock_behind:  # a phone whose clock is wrong: "today" must still be the server's
+            page.clock.set_system_time(datetime.now(UTC) - clock_behind)
         page.goto(f"{server}/field/")
         if username:
             sign_in(page, username, demo["password"])
@@ -139,9 +142,10 @@ def test_offline_reports_with_photos_arrive_once_when_back_online(phone, server)
     assert page.locator("#today-issues li[data-issue]").count() == 2
     shot(page, "today")
     # Signed in by an HttpOnly cookie: nothing a script could steal is kept in the page's storage.
-    assert page.evaluate("Object.keys(localStorage)") == [] and "gridgov_console" not in page.evaluate(
-        "document.cookie"
-    )
+    # (localStorage holds only how far the phone's clock is from the server's, a number.)
+    stored = page.evaluate("Object.fromEntries(Object.entries(localStorage))")
+    assert set(stored) <= {"gridgov-field-clock-skew"} and all(re.fullmatch(r"-?\d+", v) for v in stored.values())
+    assert "gridgov_console" not in page.evaluate("document.cookie")
     context.set_offline(True)
     page.wait_for_selector("#net.off")
     for number in (1, 2, 3):
@@ -444,10 +448,17 @@ def test_market_duty_lists_his_teams_days_and_checks_in(phone, server, client, a
         headers=staff,
     )
     assert assigned.status_code in (200, 201), assigned.json
-    context, page = phone("patrol_zunhua", where={"longitude": 113.2021, "latitude": 33.7416, "accuracy": 6})
+    context, page = phone(
+        "patrol_zunhua",
+        where={"longitude": 113.2021, "latitude": 33.7416, "accuracy": 6},
+        clock_behind=timedelta(days=400),
+    )
     page.click('#tabs [data-screen="market"]')
     day = page.locator(f'#market-list li[data-market="{market.json["id"]}"][data-date="{today}"]')
     assert "mine" in day.get_attribute("class") and "遵化店镇巡防一队" in day.inner_text()
+    # A check-in's device time must fall on the day it is received: right his clock first (this
+    # also puts the browser, which libfaketime does not move, on the server's time in test-future).
+    page.clock.set_system_time(datetime.now(UTC))
     page.wait_for_selector("#gps:has-text('±')", state="attached")
     day.locator("button.checkin").click()
     day.locator(".checkin-result:not(:empty)").wait_for()

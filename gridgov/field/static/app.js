@@ -98,7 +98,7 @@
   const localTime = (iso) =>
     iso ? new Date(iso).toLocaleString(lang() === "en" ? "en-GB" : "zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : "—";
   const localDate = (offsetDays = 0) =>
-    new Date(Date.now() + 8 * 3600e3 + offsetDays * 86400e3).toISOString().slice(0, 10);
+    new Date(Field.serverNow() + 8 * 3600e3 + offsetDays * 86400e3).toISOString().slice(0, 10);
 
   let me = null;
   let categories = [];

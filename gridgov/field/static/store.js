@@ -69,6 +69,15 @@ const Field = (() => {
     return body.user;
   }
 
+  // The server's clock decides what "today" is (market days, today's coverage), not the phone's,
+  // which may be off: every answer's Date header says how far apart they are, kept for offline use.
+  const SKEW_KEY = "gridgov-field-clock-skew";
+  function learnServerClock(response) {
+    const served = Date.parse(response.headers.get("Date") || "");
+    if (!Number.isNaN(served)) localStorage.setItem(SKEW_KEY, String(served - Date.now()));
+  }
+  const serverNow = () => Date.now() + (Number(localStorage.getItem(SKEW_KEY)) || 0);
+
   async function call(method, path, body, { form, retried } = {}) {
     const headers = { "Accept-Language": lang(), Accept: "application/json" };
     let payload;
@@ -87,6 +96,7 @@ const Field = (() => {
     } catch (error) {
       throw new Offline(String(error));
     }
+    learnServerClock(response);
     let data = null;
     if (response.status !== 204) {
       try {
@@ -387,6 +397,7 @@ const Field = (() => {
     Offline,
     call,
     cachedGet,
+    serverNow,
     session,
     get,
     put,
