@@ -152,6 +152,10 @@ def _description(kind: str, metadata: dict | None, many: bool) -> dict:
     return metadata
 
 
+# Ids are 1 .. MAX_ID: the spec says so, so a generated client refuses 0 before it calls.
+ID_RANGE = {"minimum": 1, "maximum": MAX_ID}
+
+
 class Ref(fields.Integer):
     """The id of one object of `kind` in the caller's scope; anything else is a 422 on this field."""
 
@@ -159,7 +163,8 @@ class Ref(fields.Integer):
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind}")
         self.kind = kind
-        super().__init__(**{**kwargs, "metadata": _description(kind, kwargs.get("metadata"), False)})
+        metadata = {**ID_RANGE, **_description(kind, kwargs.get("metadata"), False)}
+        super().__init__(**{**kwargs, "metadata": metadata})
 
     def _deserialize(self, value, attr, data, **kwargs):
         number = super()._deserialize(value, attr, data, **kwargs)
@@ -176,7 +181,8 @@ class Refs(fields.List):
             raise ValueError(f"unknown kind {kind}")
         self.kind = kind
         super().__init__(
-            fields.Integer(), **{**kwargs, "metadata": _description(kind, kwargs.get("metadata"), True)}
+            fields.Integer(metadata=ID_RANGE),
+            **{**kwargs, "metadata": _description(kind, kwargs.get("metadata"), True)},
         )
 
     def _deserialize(self, value, attr, data, **kwargs):

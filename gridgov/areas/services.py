@@ -207,7 +207,8 @@ def assign_workers(user: User, area_id: int, user_ids: list[int]) -> list[User]:
         raise Forbidden()
     if area.level not in ("grid", "micro_grid"):
         raise Invalid(
-            Msg("只能给网格或微网格指派网格员。", "Grid workers are assigned to grids and micro-grids only.")
+            Msg("只能给网格或微网格指派网格员。", "Grid workers are assigned to grids and micro-grids only."),
+            errors={"path": {"area_id": ["not a grid or micro-grid"]}},
         )
     workers = (
         list(

@@ -219,8 +219,8 @@ class Uploads(MethodView):
     def post(self):
         """Upload a photo (JPEG, PNG, WebP or HEIC, 10 MiB at most); location metadata is removed."""
         request.max_content_length = current_app.config["MAX_UPLOAD_BYTES"] + 64 * 1024
-        client_uuid = request.form.get("client_uuid") or None
-        if client_uuid is not None:
+        client_uuid = request.form.get("client_uuid")
+        if client_uuid is not None:  # sent but empty is not a UUID either
             try:
                 client_uuid = str(uuid.UUID(client_uuid))
             except ValueError:

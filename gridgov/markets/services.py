@@ -195,7 +195,10 @@ def create_blackout(user: User, data: dict) -> MarketBlackout:
     """A standing lunar-date range in which every market of a town is cancelled (commits)."""
     area = _writable_area(user, data["area_id"])
     if area.level not in ("district", "town"):
-        raise Invalid(Msg("休市规则按镇（街道）或区设置。", "Blackouts are set for a town or district."))
+        raise Invalid(
+            Msg("休市规则按镇（街道）或区设置。", "Blackouts are set for a town or district."),
+            errors={"json": {"area_id": ["not a town or district"]}},
+        )
     blackout = MarketBlackout(
         area_id=area.id,
         name=data["name"],

@@ -13,7 +13,15 @@ blp = Blueprint(
 )
 
 
-@blp.route("/<int:year>")
+# The spec states the years the server answers for; one outside them is a 422 naming `year`.
+YEAR = {
+    "in": "path",
+    "name": "year",
+    "schema": {"type": "integer", "minimum": services.YEARS[0], "maximum": services.YEARS[1]},
+}
+
+
+@blp.route("/<int:year>", parameters=[YEAR])
 class CalendarYearView(MethodView):
     @auth_required()
     @blp.response(200, CalendarYearSchema)
