@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 
-from common import ROOT, fresh_postgres, gunicorn, table
+from common import fresh_postgres, gunicorn, seed_demo, table
 
 MAX_BYTES = 30 * 1024
 SLOW_3G = {
@@ -51,15 +49,7 @@ CLAIM = {
 
 def prepare(url: str) -> str:
     """Migrate and seed the demo; returns the code of a town for the poster."""
-    env = {**os.environ, "GRIDGOV_DATABASE_URL": url}
-    for args in (["db", "upgrade"], ["seed", "demo"]):
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    seed_demo(url)
     import psycopg
 
     with psycopg.connect(url) as conn:

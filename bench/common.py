@@ -54,6 +54,19 @@ def fresh_postgres() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def seed_demo(url: str, *extra: list[str]) -> None:
+    """Migrate the database at `url`, seed the demo zone, then run any `extra` flask commands."""
+    env = {**os.environ, "GRIDGOV_DATABASE_URL": url}
+    for args in (["db", "upgrade"], ["seed", "demo"], *extra):
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -12,14 +12,12 @@ others at the load event. The sign-in page, which reads no data, is the baseline
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 
-from common import ROOT, fresh_postgres, gunicorn, table
+from common import fresh_postgres, gunicorn, seed_demo, table
 
 TARGET_S = 2.0
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -27,15 +25,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 
 
 def prepare(url: str) -> None:
-    env = {**os.environ, "GRIDGOV_DATABASE_URL": url}
-    for args in (["db", "upgrade"], ["seed", "demo"]):
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    seed_demo(url)
 
 
 def pages(case_id: int, issue_id: int) -> list[tuple[str, str, str, str | None]]:

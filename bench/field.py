@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-from common import ROOT, fresh_postgres, gunicorn, table
+from common import fresh_postgres, gunicorn, seed_demo, table
 
 BUDGET = 200 * 1024
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -48,15 +46,7 @@ TRANSFERRED = """() => [performance.getEntriesByType('navigation')[0], ...perfor
 
 
 def prepare(url: str) -> None:
-    env = {**os.environ, "GRIDGOV_DATABASE_URL": url}
-    for args in (["db", "upgrade"], ["seed", "demo"]):
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    seed_demo(url)
 
 
 @contextlib.contextmanager
