@@ -178,8 +178,9 @@ def seed_wages() -> int:
 
     from gridgov.demo_history import at_local
     from gridgov.timeutil import local_today, replay_clock
+    from gridgov.wages.intake import file_claim
     from gridgov.wages.models import WageCase, WageParty
-    from gridgov.wages.services import act, file_claim
+    from gridgov.wages.workflow import act
 
     data = _load("demo_wages.json")
     users = {u.username: u for u in db.session.scalars(select(User))}

@@ -13,9 +13,9 @@ from gridgov.markets import rosters
 from gridgov.markets.models import MarketAssignment
 from gridgov.markets.rosters import create_team
 from gridgov.markets.services import create_market
-from gridgov.wages import services as wage_services
+from gridgov.wages import workflow as wage_workflow
 from gridgov.wages.models import WageCase, WageEvent
-from gridgov.wages.services import file_claim
+from gridgov.wages.intake import file_claim
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_two_officers_moving_one_case_at_once_give_one_success_and_one_409(
     )
     url = f"/api/v1/wage-cases/{case.id}/actions"
     one, two = (auth_headers(make_user(roles=["wage_officer"], areas=[two_towns["TA"]])) for _ in range(2))
-    slowed(monkeypatch, wage_services, "work_calendar")  # called after the state check
+    slowed(monkeypatch, wage_workflow, "work_calendar")  # accept calls it after the state check
     results = at_once(
         app,
         [
@@ -147,13 +147,13 @@ def test_a_case_merged_into_one_being_merged_away_at_that_moment_is_refused(
 
     first, second, third = claim("一"), claim("二"), claim("三")
     headers = auth_headers(make_user(roles=["wage_officer"], areas=[two_towns["TA"]]))
-    original = wage_services.work_calendar
+    original = wage_workflow.MOVES.handlers["merge"]
 
-    def slow():  # the move on `second` holds it longest; the merge into it looks for it meanwhile
+    def slow(move):  # the move on `second` holds it longest; the merge into it looks for it meanwhile
         wall.sleep(0.8 if threading.current_thread().name == "second" else 0.2)
-        return original()
+        return original(move)
 
-    monkeypatch.setattr(wage_services, "work_calendar", slow)
+    monkeypatch.setitem(wage_workflow.MOVES.handlers, "merge", slow)
     moves = {
         "first": (first.id, {"action": "merge", "into_number": second.number}),
         "second": (second.id, {"action": "merge", "into_number": third.number}),

@@ -22,7 +22,7 @@ from gridgov.notifications.models import Notification
 from gridgov.notifications.outbox import Draft, enqueue
 from gridgov.notifications.services import create_channel
 from gridgov.timeutil import utcnow
-from gridgov.wages.services import file_claim
+from gridgov.wages.intake import file_claim
 
 ID_PARAMS = {
     "user_id",
@@ -172,7 +172,7 @@ def town_a_objects(client, make_user, auth_headers, two_towns):
         }
     )
     from gridgov.wages import evidence
-    from gridgov.wages.services import act
+    from gridgov.wages.workflow import act
 
     (photo,) = evidence.add(case, [buffer.getvalue()], "iou")
     act(staff_a, case.id, {"action": "accept"})

@@ -310,7 +310,7 @@ def test_ledger_sums_equal_recorded_payments(client, setup):
 def test_case_clocks_count_working_days_left_and_late(app):
     from datetime import date
 
-    from gridgov.wages.services import case_clocks
+    from gridgov.wages.clocks import case_clocks
 
     seed_from_library()
     monday = date(2026, 11, 23)

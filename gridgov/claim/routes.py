@@ -19,10 +19,10 @@ from gridgov.errors import DomainError, NotFound, render_errors_as_pages, safe_r
 from gridgov.extensions import csrf, db
 from gridgov.i18n import LANG_COOKIE, Msg, request_language
 from gridgov.timeutil import LOCAL_TZ
-from gridgov.wages import evidence
-from gridgov.wages import services as wage_services
+from gridgov.wages import evidence, intake
 from gridgov.wages.models import EVIDENCE_KINDS
 from gridgov.wages.routes import EVIDENCE_LIMITS, INTAKE_LIMITS, TRACK_LIMITS, uploaded_photos, with_limits
+from gridgov.wages.states import WageState
 
 bp = Blueprint(
     "claim",
@@ -194,10 +194,10 @@ def _file():
         kind = request.form.get("photo_kind", "other")
         if kind not in EVIDENCE_KINDS:
             kind = "other"
-        case, code = wage_services.file_claim(data, photos, kind)
+        case, code = intake.file_claim(data, photos, kind)
     except ValidationError as exc:
         safe_rollback()
-        found = {**exc.messages, "json": wage_services.claim_errors(body)}
+        found = {**exc.messages, "json": intake.claim_errors(body)}
         errors = forms.field_errors(found, body, values, lang)
         return _form(values, errors, 422, area)
     except DomainError as exc:
@@ -232,12 +232,12 @@ def _track():
         return _page("claim/track.html", number=request.args.get("number", "")[:30], view=None, error=None)
     number = request.form.get("number", "")[:30]
     try:
-        view = wage_services.claimant_view(number, request.form.get("code", "")[:30])
+        view = intake.claimant_view(number, request.form.get("code", "")[:30])
     except NotFound:
         error = t("案件编号或查询码不正确。", "Wrong case number or tracking code.")
         return _page("claim/track.html", 404, number=number, view=None, error=error)
     if request_language() == "en":
-        view["status_text"] = wage_services.STATUS_EN[view["status"]]
+        view["status_text"] = WageState(view["status"]).label.en
     return _page("claim/track.html", number=number, view=view, error=None)
 
 
@@ -265,9 +265,7 @@ def _evidence():
         return _evidence_page()
     lang = request_language()
     try:
-        case = wage_services.find_claim(
-            request.form.get("number", "")[:30], request.form.get("code", "")[:30]
-        )
+        case = intake.find_claim(request.form.get("number", "")[:30], request.form.get("code", "")[:30])
     except NotFound:
         return _evidence_page(404, error=t("案件编号或查询码不正确。", "Wrong case number or tracking code."))
     kind = request.form.get("kind", "other")

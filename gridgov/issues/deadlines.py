@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from gridgov.extensions import db
-from gridgov.issues.models import OPEN_STATUSES, Category, Issue
+from gridgov.issues.models import Category, Issue, IssueEvent
+from gridgov.issues.states import CLOCK_RUNNING
 from gridgov.timeutil import LOCAL_TZ
 from gridgov.workcal.clock import WorkCalendar
 
@@ -32,12 +33,10 @@ def recompute_issue_deadlines(calendar: WorkCalendar, year: int, actor) -> int:
     were deferred keep their deadline: it was counted from the resume, not from dispatch. The
     caller commits. Returns how many deadlines moved.
     """
-    from gridgov.issues.submission import _event  # submission imports this module
-
     moved = 0
     issues = db.session.scalars(
         select(Issue).where(
-            Issue.status.in_([s for s in OPEN_STATUSES if s != "deferred"]),
+            Issue.status.in_(CLOCK_RUNNING),
             Issue.was_deferred.is_(False),
             Issue.deadline.is_not(None),
         )
@@ -58,5 +57,5 @@ def recompute_issue_deadlines(calendar: WorkCalendar, year: int, actor) -> int:
             if deadline != issue.deadline:
                 moved += 1
             issue.deadline, issue.deadline_uncertain = deadline, uncertain
-            _event(issue, actor, "deadline_recomputed", issue.status, issue.status, data=data)
+            IssueEvent.record(issue, actor, "deadline_recomputed", issue.status, issue.status, data=data)
     return moved

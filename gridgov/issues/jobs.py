@@ -16,7 +16,6 @@ from gridgov.areas.models import Area
 from gridgov.auth.models import User, UserArea, UserRole
 from gridgov.extensions import db
 from gridgov.issues.models import LEVELS, Category, DepartmentMember, Issue, IssueEvent, Whistle
-from gridgov.issues.queries import overdue_clause
 from gridgov.notifications.outbox import Draft
 
 LEVEL_AREA = {1: "community", 2: "town", 3: "district", 4: "district"}
@@ -52,7 +51,7 @@ def escalation_drafts(now: datetime) -> list[Draft]:
     margin = timedelta(hours=current_app.config["ESCALATE_AFTER_HOURS"])
     drafts = []
     rows = db.session.execute(
-        select(Issue, Area.path).join(Area, Area.id == Issue.area_id).where(overdue_clause(now))
+        select(Issue, Area.path).join(Area, Area.id == Issue.area_id).where(Issue.overdue_at(now))
     )
     for issue, path in rows:
         wanted = min(len(LEVELS) - 1, int((now - issue.deadline) / margin))
@@ -98,7 +97,7 @@ def overdue_drafts(now: datetime) -> list[Draft]:
     ):
         members.setdefault(department_id, []).append(user_id)
     names = dict(db.session.execute(select(Category.id, Category.name_zh)).all())
-    for issue in db.session.scalars(select(Issue).where(overdue_clause(now))):
+    for issue in db.session.scalars(select(Issue).where(Issue.overdue_at(now))):
         people = {issue.assignee_id} if issue.assignee_id else set(members.get(issue.department_id, []))
         for user_id in people - {None}:
             drafts.append(

@@ -5,25 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint, and_, false
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridgov.dbtypes import UTCDateTime
 from gridgov.extensions import db
+from gridgov.issues.states import CLOCK_RUNNING
 from gridgov.timeutil import utcnow
+from gridgov.workflow import TimelineEvent
 
-STATUSES = (
-    "reported",
-    "accepted",
-    "rejected",
-    "dispatched",
-    "in_progress",
-    "deferred",
-    "fixed",
-    "closed",
-    "merged",
-)
-OPEN_STATUSES = ("reported", "accepted", "dispatched", "in_progress", "deferred", "fixed")
 LEVELS = ("grid", "community", "town", "district_joint_meeting", "leaders")
 LOCATED_BY = ("inside", "nearest", "address", "confirmed")
 
@@ -117,12 +108,27 @@ class Issue(db.Model):
     market_date: Mapped[str | None] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    @hybrid_method
+    def overdue_at(self, now: datetime) -> bool:
+        """Overdue at `now`: its clock runs and the deadline a dispatch set has passed."""
+        return (
+            self.status in CLOCK_RUNNING
+            and not self.deadline_provisional
+            and self.deadline is not None
+            and self.deadline < now
+        )
 
-class IssueEvent(db.Model):
+    @overdue_at.expression
+    def overdue_at(cls, now: datetime):
+        return and_(cls.status.in_(CLOCK_RUNNING), cls.deadline_provisional.is_(False), cls.deadline < now)
+
+
+class IssueEvent(TimelineEvent, db.Model):
     """One line of an issue's timeline: every state change, with its actor and time."""
 
     __tablename__ = "issue_events"
     __audit__ = False
+    subject_key = "issue_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import geojson
 from sqlalchemy import ColumnElement, and_, or_, select, true
 
@@ -14,8 +12,9 @@ from gridgov.auth.models import ROLES, User
 from gridgov.errors import NotFound
 from gridgov.extensions import db
 from gridgov.issues.catalogue import user_department_ids
-from gridgov.issues.models import OPEN_STATUSES, Category, Issue, IssueEvent, Whistle
+from gridgov.issues.models import Category, Issue, IssueEvent, Whistle
 from gridgov.timeutil import utcnow
+from gridgov.workflow import for_update as lock
 
 AREA_ROLES = tuple(role for role in ROLES if role != "department")  # roles that see issues by area
 
@@ -39,21 +38,10 @@ def visible(user: User) -> ColumnElement[bool]:
 def get_issue(user: User, issue_id: int, for_update: bool = False) -> Issue:
     """One issue the user may see; 404 otherwise (including issues outside his scope)."""
     query = select(Issue).where(Issue.id == issue_id, visible(user))
-    if for_update and db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(of=Issue)
-    issue = db.session.scalar(query)
+    issue = db.session.scalar(lock(query, Issue) if for_update else query)
     if issue is None:
         raise NotFound()
     return issue
-
-
-def overdue_clause(now: datetime | None = None) -> ColumnElement[bool]:
-    now = now or utcnow()
-    return and_(
-        Issue.status.in_([s for s in OPEN_STATUSES if s != "deferred"]),
-        Issue.deadline_provisional.is_(False),
-        Issue.deadline < now,
-    )
 
 
 def issues_query(user: User, filters: dict):
@@ -70,7 +58,7 @@ def issues_query(user: User, filters: dict):
             Issue.area_id.in_(select(Area.id).where(Area.path.startswith(area.path, autoescape=True)))
         )
     if filters.get("overdue") is not None:
-        clause = overdue_clause()
+        clause = Issue.overdue_at(utcnow())
         query = query.where(clause if filters["overdue"] else ~clause)
     if filters.get("bbox"):
         west, south, east, north = filters["bbox"]

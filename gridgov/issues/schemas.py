@@ -1,3 +1,4 @@
+from flask import g
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from gridgov import bounded
@@ -5,9 +6,11 @@ from gridgov.areas.crs import CRS_NAMES
 from gridgov.http import request_memo
 from gridgov.i18n import request_language, translate_field_errors
 from gridgov.issues import queries
-from gridgov.issues.models import LEVELS, LOCATED_BY, STATUSES
-from gridgov.issues.workflow import RULES, allowed_actions
+from gridgov.issues.models import LEVELS, LOCATED_BY
+from gridgov.issues.states import ALL as STATUSES
+from gridgov.issues.workflow import MOVES
 from gridgov.refs import Ref, Refs
+from gridgov.timeutil import utcnow
 
 
 class PointSchema(Schema):
@@ -123,7 +126,9 @@ class IssueSchema(Schema):
     patrol_id = fields.Integer(allow_none=True)
     market_id = fields.Integer(allow_none=True)
     market_date = fields.String(allow_none=True)
-    allowed_actions = fields.Function(allowed_actions)
+    allowed_actions = fields.Method(
+        "moves", metadata={"description": "The moves the issue's state allows and this user may take now"}
+    )
 
     @pre_dump(pass_collection=True)
     def prefetch(self, data, many, **kwargs):
@@ -140,16 +145,10 @@ class IssueSchema(Schema):
         return _lookup("area", [issue.area_id], queries.area_briefs).get(issue.area_id)
 
     def is_overdue(self, issue):
-        from gridgov.issues.models import OPEN_STATUSES
-        from gridgov.timeutil import utcnow
+        return issue.overdue_at(utcnow())
 
-        return (
-            issue.status in OPEN_STATUSES
-            and issue.status != "deferred"
-            and not issue.deadline_provisional
-            and issue.deadline is not None
-            and issue.deadline < utcnow()
-        )
+    def moves(self, issue):
+        return MOVES.offered(g.get("current_user"), issue)
 
 
 class IssueCreatedSchema(IssueSchema):
@@ -169,7 +168,9 @@ class IssueQuerySchema(Schema):
     overdue = fields.Boolean(allow_none=True)
     bbox = fields.String(
         validate=validate.Regexp(rf"^{_DEG},{_DEG},{_DEG},{_DEG}$"),
-        metadata={"description": "west,south,east,north in WGS-84 decimal degrees; west <= east, south <= north"},
+        metadata={
+            "description": "west,south,east,north in WGS-84 decimal degrees; west <= east, south <= north"
+        },
     )
     since = bounded.AwareDateTime(metadata={"description": "Received at or after"})
     until = bounded.AwareDateTime(metadata={"description": "Received before"})
@@ -204,7 +205,7 @@ class IssueQuerySchema(Schema):
 
 
 class ActionSchema(Schema):
-    action = fields.String(required=True, validate=validate.OneOf(list(RULES)))
+    action = fields.String(required=True, validate=validate.OneOf(MOVES.verbs()))
     note = fields.String(
         validate=validate.Length(max=2000),
         metadata={"description": "Required for reject, fix, defer and reopen (422 without it)"},
@@ -246,7 +247,9 @@ class SyncResultSchema(Schema):
     status = fields.Integer()
     issue_id = fields.Integer()
     message = fields.Method("localized_message", metadata={"description": "Why the item was refused"})
-    errors = fields.Method("localized_errors", metadata={"description": "Field errors by location, then field"})
+    errors = fields.Method(
+        "localized_errors", metadata={"description": "Field errors by location, then field"}
+    )
     nearest_micro_grid = fields.Dict(metadata={"description": "Outside every area: the nearest micro-grid"})
     distance_m = fields.Float(metadata={"description": "Outside every area: distance to it in metres"})
 

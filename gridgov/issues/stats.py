@@ -33,12 +33,12 @@ from gridgov.auth.models import User
 from gridgov.extensions import db
 from gridgov.issues.models import Category, Department, Issue
 from gridgov.issues.queries import visible
+from gridgov.issues.states import NOT_CASES, IssueState
 from gridgov.refs import Ref
 from gridgov.spreadsheets import Column, workbook
 from gridgov.timeutil import LOCAL_TZ
 
 GROUPS = ("grid", "community", "department", "category", "worker")
-EXCLUDED = ("rejected", "merged")  # not cases to close: out of the figures' set
 EXPORT_LIMIT = 10_000
 
 
@@ -145,7 +145,7 @@ def issue_figures(user: User, query: dict) -> list[dict]:
         Issue.reopen_count,
     ).where(
         visible(user),
-        Issue.status.not_in(EXCLUDED),
+        Issue.status.not_in(NOT_CASES),
         or_(
             Issue.received_at.between(start, end),
             (Issue.deadline >= start) & (Issue.deadline < end) & Issue.deadline_provisional.is_(False),
@@ -178,14 +178,14 @@ def issue_figures(user: User, query: dict) -> list[dict]:
         if row.deadline is None or row.deadline_provisional or not start <= row.deadline < end:
             continue
         bucket["due"] += 1
-        if row.status == "deferred":
+        if row.status == IssueState.DEFERRED:
             bucket["deferred"] += 1
             continue
         sent_back = row.rework_count + row.reopen_count
         bucket["rework_count"] += sent_back
         bucket["reworked"] += 1 if sent_back else 0
         bucket["reworked_3_plus"] += 1 if sent_back >= 3 else 0
-        if row.status == "closed":
+        if row.status == IssueState.CLOSED:
             bucket["closed"] += 1
             bucket["closed_on_time"] += 1 if row.closed_on_time else 0
             bucket["hours"].append((row.closed_at - row.received_at).total_seconds() / 3600)
@@ -268,7 +268,7 @@ def issues_xlsx(issues: list[Issue]) -> bytes:
             categories.get(i.category_id),
             i.description,
             areas.get(i.area_id),
-            i.status,
+            IssueState(i.status).label.zh,
             i.received_at,
             i.dispatched_at,
             i.deadline,

@@ -21,8 +21,9 @@ from gridgov.extensions import db
 from gridgov.i18n import Msg
 from gridgov.issues.catalogue import category_by_code
 from gridgov.issues.deadlines import deadline_for
-from gridgov.issues.models import OPEN_STATUSES, Issue, IssueEvent, Upload
+from gridgov.issues.models import Issue, IssueEvent, Upload
 from gridgov.issues.photos import PhotoError, PhotoTooLarge, clean_photo
+from gridgov.issues.states import OPEN, IssueState
 from gridgov.timeutil import utcnow
 from gridgov.workcal.services import work_calendar
 
@@ -69,7 +70,8 @@ def _replay(existing: Issue, user: User, digest: str) -> Issue:
     return existing
 
 
-def _owned_uploads(user: User, ids: list[int]) -> list[Upload]:
+def owned_uploads(user: User, ids: list[int]) -> list[Upload]:
+    """The user's own uploads of these ids, not yet attached to an issue; 422 otherwise."""
     if not ids:
         return []
     uploads = list(db.session.scalars(select(Upload).where(Upload.id.in_(ids), Upload.owner_id == user.id)))
@@ -79,23 +81,6 @@ def _owned_uploads(user: User, ids: list[int]) -> list[Upload]:
             errors={"json": {"photos": ["upload ids of your own, not yet attached"]}},
         )
     return uploads
-
-
-def _event(
-    issue: Issue, actor: User | None, action: str, from_status, to_status, note=None, data=None, at=None
-):
-    db.session.add(
-        IssueEvent(
-            issue_id=issue.id,
-            actor_id=actor.id if actor else None,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            note=note,
-            data=data,
-            at=at or utcnow(),
-        )
-    )
 
 
 def submit(user: User, data: dict, source: str = "app", placement=None) -> tuple[Issue, bool]:
@@ -127,8 +112,8 @@ def submit(user: User, data: dict, source: str = "app", placement=None) -> tuple
     reported_at = check_device_time(data.get("reported_at"), now, "reported_at")
     lon, lat = to_wgs84(*data["location"]["coordinates"][:2], data.get("crs", "wgs84"))
     placement = placement or _place(lon, lat, data.get("accuracy"))
-    photos = _owned_uploads(user, data.get("photos") or [])
-    fix_photos = _owned_uploads(user, data.get("fix_photos") or [])
+    photos = owned_uploads(user, data.get("photos") or [])
+    fix_photos = owned_uploads(user, data.get("fix_photos") or [])
     calendar = work_calendar()
     deadline, uncertain = deadline_for(category, now, calendar)
     on_spot = bool(data.get("fixed_on_spot"))
@@ -148,7 +133,7 @@ def submit(user: User, data: dict, source: str = "app", placement=None) -> tuple
         location_accuracy_m=data.get("accuracy"),
         reported_at=reported_at or now,
         received_at=now,
-        status="fixed" if on_spot else "reported",
+        status=IssueState.FIXED if on_spot else IssueState.REPORTED,
         department_id=category.department_id,
         deadline=deadline,
         deadline_provisional=not on_spot,
@@ -175,14 +160,14 @@ def submit(user: User, data: dict, source: str = "app", placement=None) -> tuple
     for upload in photos + fix_photos:
         upload.issue_id = issue.id
     placed = {"located_by": placement.located_by, "distance_m": placement.distance_m}
-    _event(
+    IssueEvent.record(
         issue,
         user,
         "report",
         None,
-        "reported",
-        data["description"],
-        {
+        IssueState.REPORTED,
+        note=data["description"],
+        data={
             "source": source,
             "device_time": issue.reported_at.isoformat(),
             "received_at": now.isoformat(),
@@ -192,7 +177,15 @@ def submit(user: User, data: dict, source: str = "app", placement=None) -> tuple
         at=now,
     )
     if on_spot:
-        _event(issue, user, "fix", "reported", "fixed", data.get("fix_note"), {"on_spot": True})
+        IssueEvent.record(
+            issue,
+            user,
+            "fix",
+            IssueState.REPORTED,
+            IssueState.FIXED,
+            note=data.get("fix_note"),
+            data={"on_spot": True},
+        )
     db.session.commit()
     return issue, True
 
@@ -259,7 +252,7 @@ def possible_duplicates(issue: Issue) -> list[Issue]:
         .where(
             Issue.id != issue.id,
             Issue.category_id == issue.category_id,
-            Issue.status.in_(OPEN_STATUSES),
+            Issue.status.in_(OPEN),
             Issue.received_at >= issue.received_at - timedelta(days=DUPLICATE_DAYS),
             Issue.lon.between(issue.lon - dlon, issue.lon + dlon),
             Issue.lat.between(issue.lat - dlat, issue.lat + dlat),

@@ -30,7 +30,8 @@ from gridgov.errors import Forbidden, Invalid, NotFound
 from gridgov.extensions import db
 from gridgov.i18n import Msg
 from gridgov.issues.catalogue import categories_query
-from gridgov.issues.models import OPEN_STATUSES, Category, Department, Issue, IssueEvent
+from gridgov.issues.models import Category, Department, Issue, IssueEvent
+from gridgov.issues.states import OPEN as OPEN_STATUSES
 from gridgov.issues.submission import submit
 from gridgov.logs import scrub
 from gridgov.open311.models import Open311Key

@@ -14,7 +14,7 @@ from gridgov.auth.models import User, UserArea, UserRole
 from gridgov.errors import Invalid
 from gridgov.extensions import db
 from gridgov.i18n import Msg
-from gridgov.issues.models import OPEN_STATUSES, Issue
+from gridgov.issues.models import Issue
 from gridgov.patrols.models import DailyReport, Patrol, PatrolGrid, PatrolPlan
 from gridgov.spreadsheets import Column, workbook
 from gridgov.timeutil import LOCAL_TZ, local_today, utcnow
@@ -83,12 +83,7 @@ def collect(area: Area, day: date) -> dict:
     overdue = dict(
         db.session.execute(
             select(Issue.area_id, func.count(Issue.id))
-            .where(
-                Issue.area_id.in_(ids),
-                Issue.status.in_([s for s in OPEN_STATUSES if s != "deferred"]),
-                Issue.deadline_provisional.is_(False),
-                Issue.deadline < end,
-            )
+            .where(Issue.area_id.in_(ids), Issue.overdue_at(end))
             .group_by(Issue.area_id)
         ).all()
     )

@@ -19,6 +19,7 @@ from gridgov.extensions import db
 from gridgov.i18n import Msg
 from gridgov.issues.photos import PhotoError, clean_photo
 from gridgov.wages.models import EVIDENCE_KINDS, WageCase, WageEvidence
+from gridgov.wages.queries import get_case
 
 KIND_TITLES = {
     "iou": Msg("欠条", "IOU"),
@@ -107,14 +108,10 @@ def listed(case: WageCase) -> list[WageEvidence]:
 
 def for_officer(user: User, case_id: int) -> list[WageEvidence]:
     """The photos of a case in the officer's scope."""
-    from gridgov.wages.services import get_case
-
     return listed(get_case(user, case_id))
 
 
 def file_for_officer(user: User, case_id: int, evidence_id: int) -> tuple[WageEvidence, str]:
-    from gridgov.wages.services import get_case
-
     case = get_case(user, case_id)
     row = db.session.scalar(
         select(WageEvidence).where(WageEvidence.id == evidence_id, WageEvidence.case_id == case.id)

@@ -13,6 +13,7 @@ from gridgov.extensions import db
 from gridgov.notifications.outbox import Draft
 from gridgov.timeutil import LOCAL_TZ
 from gridgov.wages.models import Callback, WageCase
+from gridgov.wages.states import OPEN, WageState
 from gridgov.workcal.services import work_calendar
 
 REMIND_AT = time(9, 0)
@@ -50,12 +51,10 @@ def wage_drafts(now: datetime) -> list[Draft]:
     )
     drafts = []
     horizon = datetime.combine(today + timedelta(days=10), time(0), LOCAL_TZ)
-    open_cases = db.session.scalars(
-        select(WageCase).where(WageCase.status.not_in(("closed", "not_accepted", "transferred", "merged")))
-    )
+    open_cases = db.session.scalars(select(WageCase).where(WageCase.status.in_(OPEN)))
     for case in open_cases:
         checks = []
-        if case.status == "received":
+        if case.status == WageState.RECEIVED:
             checks.append(("wage_accept_due", case.accept_deadline, "受理审查"))
         elif case.conclude_deadline is not None:
             checks.append(("wage_conclude_due", case.conclude_deadline, "办结"))

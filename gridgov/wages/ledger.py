@@ -15,7 +15,8 @@ from gridgov.spreadsheets import Column, workbook
 from gridgov.timeutil import LOCAL_TZ
 from gridgov.wages.identity import fen_to_yuan
 from gridgov.wages.models import Interview, Notice, Payment, SiteVisit, WageCase, WageParty
-from gridgov.wages.services import STATUS_ZH, cases_query, get_case
+from gridgov.wages.queries import cases_query, get_case
+from gridgov.wages.states import WageState
 
 PARTY_ZH = {
     "construction_unit": "建设单位",
@@ -76,7 +77,7 @@ def ledger(user: User, start: date, end: date, status: str | None = None) -> lis
                 "paid": fen_to_yuan(paid_fen),
                 "outstanding": fen_to_yuan(max(basis - paid_fen, 0)),
                 "status": case.status,
-                "status_text": STATUS_ZH[case.status],
+                "status_text": WageState(case.status).label.zh,
                 "officer": officers.get(case.officer_id),
                 "closed": case.closed_at.astimezone(LOCAL_TZ).date().isoformat() if case.closed_at else None,
             }

@@ -10,20 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from gridgov.dbtypes import UTCDateTime
 from gridgov.extensions import db
 from gridgov.timeutil import utcnow
+from gridgov.workflow import TimelineEvent
 
-CASE_STATUSES = (
-    "received",
-    "not_accepted",
-    "transferred",
-    "merged",
-    "verifying",
-    "coordinating",
-    "payment_ordered",
-    "payment_committed",
-    "paying",
-    "callback",
-    "closed",
-)
 CLOSURE_CODES = (
     "paid_in_full",
     "paid_in_part_by_agreement",
@@ -94,11 +82,12 @@ class WageParty(db.Model):
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
-class WageEvent(db.Model):
+class WageEvent(TimelineEvent, db.Model):
     """The case timeline. `public_text` is what the claimant sees; `note` stays with staff."""
 
     __tablename__ = "wage_events"
     __audit__ = False
+    subject_key = "case_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("wage_cases.id", ondelete="CASCADE"), index=True)

@@ -9,7 +9,7 @@ from gridgov.errors import Invalid, PayloadTooLarge
 from gridgov.extensions import limiter
 from gridgov.i18n import Msg
 from gridgov.pagination import paginate
-from gridgov.wages import evidence, ledger, services
+from gridgov.wages import evidence, intake, ledger, queries, workflow
 from gridgov.wages.crypto import blind_index
 from gridgov.wages.identity import normalise
 from gridgov.wages.schemas import (
@@ -125,7 +125,7 @@ class PublicClaims(MethodView):
     @blp.response(201, ClaimReceiptSchema)
     def post(self, body):
         """File an unpaid-wage claim without an account; the tracking code is shown only here."""
-        case, code = services.file_claim(body)
+        case, code = intake.file_claim(body)
         return {
             "number": case.number,
             "tracking_code": code,
@@ -143,7 +143,7 @@ class PublicClaim(MethodView):
     @blp.response(200, ClaimantViewSchema)
     def get(self, query, number):
         """The claimant's view of his case: status, amounts, next step and public timeline."""
-        return services.claimant_view(number, query["code"])
+        return intake.claimant_view(number, query["code"])
 
 
 def uploaded_photos(field: str = "file") -> list[bytes]:
@@ -186,7 +186,7 @@ class PublicEvidence(MethodView):
     @blp.response(201, EvidenceReceiptSchema(many=True))
     def post(self, query, number):
         """Send photos of evidence (欠条, contract, attendance, chat, site) with the number and tracking code."""
-        case = services.find_claim(number, query["code"])
+        case = intake.find_claim(number, query["code"])
         blobs = uploaded_photos()
         if not blobs:
             raise Invalid(
@@ -204,7 +204,7 @@ class Cases(MethodView):
     @blp.paginate()
     def get(self, query, pagination_parameters):
         """Cases in the officer's scope, personal fields masked."""
-        return paginate(services.cases_query(current_user(), query.get("status")), pagination_parameters)
+        return paginate(queries.cases_query(current_user(), query.get("status")), pagination_parameters)
 
 
 @blp.route("/wage-cases/<int:case_id>")
@@ -213,7 +213,7 @@ class CaseItem(MethodView):
     @blp.response(200, CaseSchema)
     def get(self, case_id):
         """One case, personal fields masked."""
-        return services.get_case(current_user(), case_id)
+        return queries.get_case(current_user(), case_id)
 
 
 @blp.route("/wage-cases/<int:case_id>/actions")
@@ -223,7 +223,7 @@ class CaseActions(MethodView):
     @blp.response(200, CaseSchema)
     def post(self, body, case_id):
         """Move a case on: accept, refuse, transfer, merge, visit, interview, notice, order, commit, pay, callback, close, extend."""
-        return services.act(current_user(), case_id, body)
+        return workflow.act(current_user(), case_id, body)
 
 
 @blp.route("/wage-cases/<int:case_id>/reveal")
@@ -235,7 +235,7 @@ class CaseReveal(MethodView):
         """Show one personal field in clear; who, when and why go to the audit log."""
         return {
             "field": body["field"],
-            "value": services.reveal(current_user(), case_id, body["field"], body["reason"]),
+            "value": queries.reveal(current_user(), case_id, body["field"], body["reason"]),
         }
 
 
@@ -245,7 +245,7 @@ class CaseTimeline(MethodView):
     @blp.response(200, WageEventSchema(many=True))
     def get(self, case_id):
         """Every move of the case, with staff notes."""
-        return services.case_timeline(current_user(), case_id)
+        return queries.case_timeline(current_user(), case_id)
 
 
 @blp.route("/wage-cases/<int:case_id>/evidence")
@@ -275,7 +275,7 @@ class CaseParties(MethodView):
     @blp.response(200, PartyOutSchema(many=True))
     def get(self, case_id):
         """The chain of parties: construction unit, general contractor, subcontractor, crew leader."""
-        return services.case_parties(current_user(), case_id)
+        return queries.case_parties(current_user(), case_id)
 
 
 @blp.route("/wage-cases/<int:case_id>/notices")
@@ -284,7 +284,7 @@ class CaseNotices(MethodView):
     @blp.response(200, NoticeSchema(many=True))
     def get(self, case_id):
         """Reminder notices (提醒单) and supervision orders (督办单) of the case."""
-        return services.case_notices(current_user(), case_id)
+        return queries.case_notices(current_user(), case_id)
 
 
 @blp.route("/wage-notices/<int:notice_id>.html")

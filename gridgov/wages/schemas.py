@@ -1,13 +1,16 @@
+from flask import g
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from gridgov import bounded
 from gridgov.issues.schemas import EventSchema, PointSchema
 from gridgov.masking import mask_account, mask_id_number, mask_name, mask_phone
 from gridgov.refs import Ref, Refs
+from gridgov.wages import workflow
+from gridgov.wages.clocks import case_clocks
 from gridgov.wages.crypto import decrypt
 from gridgov.wages.identity import fen_to_yuan
 from gridgov.wages.models import EVIDENCE_KINDS, PARTY_ROLES
-from gridgov.wages.services import STATUS_ZH
+from gridgov.wages.states import ALL as CASE_STATES
 
 
 class ClaimantSchema(Schema):
@@ -126,7 +129,9 @@ class CaseSchema(Schema):
     next_step = fields.String(allow_none=True)
     next_due = fields.Date(allow_none=True)
     reopen_count = fields.Integer()
-    allowed_actions = fields.Method("moves")
+    allowed_actions = fields.Method(
+        "moves", metadata={"description": "The moves the case's state allows and this user may take now"}
+    )
     clocks = fields.Method(
         "legal_clocks",
         metadata={
@@ -136,13 +141,9 @@ class CaseSchema(Schema):
     )
 
     def moves(self, case):
-        from gridgov.wages.services import allowed_moves
-
-        return allowed_moves(case)
+        return workflow.MOVES.offered(g.get("current_user"), case)
 
     def legal_clocks(self, case):
-        from gridgov.wages.services import case_clocks
-
         return ClockSchema(many=True).dump(case_clocks(case))
 
 
@@ -165,7 +166,7 @@ class ClockSchema(Schema):
 
 
 class CaseQuerySchema(Schema):
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(CASE_STATES))
 
 
 class InstalmentSchema(Schema):
@@ -174,26 +175,7 @@ class InstalmentSchema(Schema):
 
 
 class CaseActionSchema(Schema):
-    action = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            [
-                "accept",
-                "refuse",
-                "merge",
-                "transfer",
-                "visit",
-                "interview",
-                "notice",
-                "order",
-                "commit",
-                "pay",
-                "callback",
-                "close",
-                "extend",
-            ]
-        ),
-    )
+    action = fields.String(required=True, validate=validate.OneOf(workflow.MOVES.verbs()))
     note = fields.String(validate=validate.Length(max=3000))
     into_number = fields.String()
     authority = fields.String(validate=validate.Length(max=100))
@@ -258,7 +240,7 @@ class LedgerQuerySchema(Schema):
 
 class LedgerListQuerySchema(LedgerQuerySchema):
     status = fields.String(
-        validate=validate.OneOf(list(STATUS_ZH)), metadata={"description": "only cases in this status"}
+        validate=validate.OneOf(CASE_STATES), metadata={"description": "only cases in this status"}
     )
 
 

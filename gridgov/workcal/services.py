@@ -115,7 +115,7 @@ def set_year(year: int, days: list[dict], user: User | None = None, source: str 
     invalidate()
     calendar = work_calendar()
     from gridgov.issues.deadlines import recompute_issue_deadlines
-    from gridgov.wages.services import recompute_case_deadlines
+    from gridgov.wages.clocks import recompute_case_deadlines
 
     moved = recompute_issue_deadlines(calendar, year, user) + recompute_case_deadlines(calendar, year, user)
     db.session.commit()
