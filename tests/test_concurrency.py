@@ -14,8 +14,8 @@ from gridgov.markets.models import MarketAssignment
 from gridgov.markets.rosters import create_team
 from gridgov.markets.services import create_market
 from gridgov.wages import workflow as wage_workflow
-from gridgov.wages.models import WageCase, WageEvent
 from gridgov.wages.intake import file_claim
+from gridgov.wages.models import WageCase, WageEvent
 
 
 @pytest.fixture
