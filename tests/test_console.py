@@ -18,7 +18,8 @@ from gridgov.markets import services as market_services
 from gridgov.markets.models import Market, MarketAssignment
 from gridgov.seeding import seed_demo
 from gridgov.timeutil import local_today
-from gridgov.wages import services as wage_services
+from gridgov.wages import queries as wage_queries
+from gridgov.wages import workflow as wage_workflow
 from gridgov.wages.models import WageCase
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -263,8 +264,8 @@ def test_bad_query_strings_never_break_a_page(client, demo):
             "/console/markets/{market}/exceptions",
             {"action": "cancel", "date": "{day}", "reason": "下雨休市"},
         ),
-        (wage_services, "act", "/console/wages/{case}/actions", {"action": "extend", "note": "x"}),
-        (wage_services, "reveal", "/console/wages/{case}/reveal", {"field": "phone", "reason": "核对号码"}),
+        (wage_workflow, "act", "/console/wages/{case}/actions", {"action": "extend", "note": "x"}),
+        (wage_queries, "reveal", "/console/wages/{case}/reveal", {"field": "phone", "reason": "核对号码"}),
     ],
 )
 def test_each_form_calls_the_api_service(client, demo, monkeypatch, module, name, path, form):

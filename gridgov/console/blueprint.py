@@ -15,11 +15,12 @@ from gridgov.auth.security import auth_required
 from gridgov.errors import render_errors_as_pages
 from gridgov.extensions import csrf, db
 from gridgov.i18n import Msg, request_language
+from gridgov.issues.states import IssueState
 from gridgov.markets.routes import READERS
 from gridgov.timeutil import LOCAL_TZ
 from gridgov.wages import ledger
-from gridgov.wages import services as wage_services
 from gridgov.wages.routes import OFFICERS
+from gridgov.wages.states import WageState
 
 bp = Blueprint(
     "console",
@@ -33,29 +34,7 @@ bp = Blueprint(
 REPORT_ROLES = ("staff", "leader", "grid_worker")
 FIGURE_ROLES = ("staff", "leader", "department")
 WAGE_ROLES = (*OFFICERS, "leader")
-STATUS_COLOURS = {
-    "reported": "#1f77b4",
-    "accepted": "#17becf",
-    "dispatched": "#ff7f0e",
-    "in_progress": "#bcbd22",
-    "fixed": "#9467bd",
-    "deferred": "#7f7f7f",
-    "closed": "#2ca02c",
-    "rejected": "#8c564b",
-    "merged": "#c7c7c7",
-}
 DONE = Msg("已完成。", "Done.")
-ISSUE_STATES = {
-    "reported": Msg("已上报", "reported"),
-    "accepted": Msg("已受理", "accepted"),
-    "dispatched": Msg("已派遣", "dispatched"),
-    "in_progress": Msg("处置中", "in progress"),
-    "fixed": Msg("已处置待核查", "fixed, to verify"),
-    "deferred": Msg("已延期", "deferred"),
-    "closed": Msg("已办结", "closed"),
-    "rejected": Msg("不予受理", "rejected"),
-    "merged": Msg("已合并", "merged"),
-}
 
 
 def t(zh: str, en: str) -> str:
@@ -118,15 +97,16 @@ def _setup(state) -> None:
 
 
 def state_name(code: str | None, kind: str = "issue") -> str:
-    """A state code as people read it: Chinese names by default, the code itself in English."""
+    """A state (or a party's role) as people read it, in the reader's language: the domain's title."""
     if not code:
         return ""
     lang = request_language()
-    if kind in ("wage", "party"):
-        names = wage_services.STATUS_ZH if kind == "wage" else ledger.PARTY_ZH
-        return code.replace("_", " ") if lang == "en" else names.get(code, code)
-    name = ISSUE_STATES.get(code)
-    return name.pick(lang) if name else code
+    if kind == "party":
+        return code.replace("_", " ") if lang == "en" else ledger.PARTY_ZH.get(code, code)
+    try:
+        return (WageState if kind == "wage" else IssueState)(code).label.pick(lang)
+    except ValueError:  # not a state of this domain
+        return code
 
 
 def _nav_allowed(name: str) -> bool:

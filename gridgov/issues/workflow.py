@@ -95,7 +95,6 @@ def _refusal(user: User, issue: Issue, who: str) -> Msg | None:
 
 
 MOVES = Workflow(Msg("事件", "issue"), IssueState, RULES, _refusal, IssueEvent)
-OPEN_STATUSES = OPEN  # interim: read by the console until it reads issues.states
 
 
 def actions_for(user: User | None, issue: Issue) -> list[str]:

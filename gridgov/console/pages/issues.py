@@ -7,11 +7,12 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app, redirect, render_template, request, url_for
 
 from gridgov.auth.security import current_user
-from gridgov.console.blueprint import DONE, STATUS_COLOURS, bp, page, state_name
+from gridgov.console.blueprint import DONE, bp, page, state_name
 from gridgov.console.forms import submit
 from gridgov.i18n import request_language
 from gridgov.issues import catalogue, queries, workflow
 from gridgov.issues.schemas import ActionSchema, EventSchema, IssueSchema
+from gridgov.issues.states import COLOURS, OPEN
 from gridgov.timeutil import LOCAL_TZ
 
 
@@ -46,7 +47,7 @@ def map_page():
     if until:
         api_args["until"] = until
     if "status" not in api_args:
-        api_args["status"] = list(workflow.OPEN_STATUSES)
+        api_args["status"] = list(OPEN)
     config = {
         "areasUrl": url_for("areas.Areas", format="geojson"),
         "issuesUrl": url_for("issues.Issues", **api_args),
@@ -54,15 +55,15 @@ def map_page():
         "tileUrl": current_app.config["MAP_TILE_URL"],
         "tileAttribution": current_app.config["MAP_TILE_ATTRIBUTION"],
         "tileSubdomains": current_app.config["MAP_TILE_SUBDOMAINS"],
-        "colours": STATUS_COLOURS,
-        "states": {code: state_name(code) for code in STATUS_COLOURS},
+        "colours": COLOURS,
+        "states": {code: state_name(code) for code in COLOURS},
         "lang": request_language(),
     }
     return render_template(
         "console/map.html",
         config=config,
         categories=catalogue.list_categories(),
-        statuses=list(STATUS_COLOURS),
+        statuses=list(COLOURS),
         args=args,
     )
 
@@ -78,7 +79,7 @@ def issue_page(issue_id: int):
         timeline=EventSchema(many=True).dump(queries.timeline(user, issue_id)),
         actions=workflow.actions_for(user, issue),
         departments=catalogue.list_departments(user),
-        colours=STATUS_COLOURS,
+        colours=COLOURS,
     )
 
 

@@ -12,10 +12,11 @@ from gridgov.console.forms import submit
 from gridgov.i18n import Msg, request_language
 from gridgov.timeutil import local_today
 from gridgov.wages import evidence as wage_evidence
-from gridgov.wages import ledger
-from gridgov.wages import services as wage_services
+from gridgov.wages import ledger, queries, workflow
+from gridgov.wages.clocks import case_clocks
 from gridgov.wages.routes import OFFICERS
 from gridgov.wages.schemas import CaseActionSchema, CaseSchema, RevealSchema, WageEventSchema
+from gridgov.wages.states import WageState
 
 
 @bp.get("/wages")
@@ -40,7 +41,7 @@ def wages_page():
         start=start,
         end=end,
         status=status,
-        statuses=sorted({s for sources in wage_services.MOVES.values() for s in sources}),
+        statuses=list(WageState),
         xlsx_url=url_for(
             "wages.Ledger",
             **{"from": start.isoformat(), "to": end.isoformat(), "format": "xlsx"},
@@ -52,20 +53,20 @@ def wages_page():
 
 def _case_page(case_id: int, revealed: dict | None = None, status: int = 200):
     user = current_user()
-    case = wage_services.get_case(user, case_id)
+    case = queries.get_case(user, case_id)
     data = CaseSchema().dump(case)
     names = {"accept": t("受理期限", "Accept by"), "conclude": t("办结期限", "Conclude by")}
-    clocks = [{**clock, "name": names[clock["clock"]]} for clock in wage_services.case_clocks(case)]
+    clocks = [{**clock, "name": names[clock["clock"]]} for clock in case_clocks(case)]
     return render_template(
         "console/wage_case.html",
         case=data,
         clocks=clocks,
-        timeline=WageEventSchema(many=True).dump(wage_services.case_timeline(user, case_id)),
-        notices=wage_services.case_notices(user, case_id),
-        parties=wage_services.case_parties(user, case_id),
+        timeline=WageEventSchema(many=True).dump(queries.case_timeline(user, case_id)),
+        notices=queries.case_notices(user, case_id),
+        parties=queries.case_parties(user, case_id),
         evidence=wage_evidence.for_officer(user, case_id),
         evidence_kind=lambda code: wage_evidence.KIND_TITLES[code].pick(request_language()),
-        paid=wage_services.paid_fen(case.id),
+        paid=queries.paid_fen(case.id),
         revealed=revealed or {},
     ), status
 
@@ -80,7 +81,7 @@ def wage_case_page(case_id: int):
 @page(*OFFICERS)
 def wage_case_action(case_id: int):
     user = current_user()
-    submit(CaseActionSchema(), lambda body: wage_services.act(user, case_id, body), DONE)
+    submit(CaseActionSchema(), lambda body: workflow.act(user, case_id, body), DONE)
     return redirect(url_for("console.wage_case_page", case_id=case_id))
 
 
@@ -92,7 +93,7 @@ def wage_case_reveal(case_id: int):
     schema = RevealSchema()
     value = submit(
         schema,
-        lambda body: (body["field"], wage_services.reveal(user, case_id, body["field"], body["reason"])),
+        lambda body: (body["field"], queries.reveal(user, case_id, body["field"], body["reason"])),
         Msg("已记入审计日志。", "Recorded in the audit log."),
     )
     if value is None:
