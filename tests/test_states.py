@@ -87,15 +87,16 @@ def test_allowed_actions_are_what_this_user_may_do_in_this_state(client, people)
 
 def test_a_state_conflict_names_the_state_and_the_moves_left_to_this_user(client, people):
     body = {"client_uuid": str(uuid.uuid4()), "category": "INFRA-LIGHT", "description": "路灯不亮"}
-    issue_id = client.post(
-        "/api/v1/issues", json={**body, "location": POINT_A}, headers=people["worker"]
-    ).get_json()["id"]
-    assert _act(client, people["staff"], issue_id, "reject", note="重复").status_code == 200
-    refused = _act(client, people["staff"], issue_id, "accept")
-    assert refused.status_code == 409
+    created = client.post("/api/v1/issues", json={**body, "location": POINT_A}, headers=people["worker"])
+    issue_id = created.get_json()["id"]
+    refused = _act(client, people["worker"], issue_id, "verify", result="pass")
     answer = refused.get_json()
-    assert answer["state"] == "rejected" and answer["allowed_actions"] == []
-    assert "rejected" in answer["message"] and "accept" in answer["message"]
+    assert refused.status_code == 409 and answer["state"] == "reported"
+    assert answer["allowed_actions"] == []  # nothing the reporter himself may do yet
+    assert "reported" in answer["message"] and "verify" in answer["message"]
+    by_staff = _act(client, people["staff"], issue_id, "verify", result="pass").get_json()
+    assert by_staff["allowed_actions"][:3] == ["accept", "reject", "dispatch"]
+    assert "accept, reject, dispatch" in by_staff["message"]
 
 
 @pytest.fixture
