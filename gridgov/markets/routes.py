@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from gridgov.auth.security import auth_required, current_user
 from gridgov.markets import rosters, services
 from gridgov.markets.feeds import build_calendar, market_title
+from gridgov.markets.permissions import CHECKERS_IN, EDITORS, READERS
 from gridgov.markets.revisions import with_revisions
 from gridgov.markets.schemas import (
     AssignmentSchema,
@@ -29,7 +30,6 @@ from gridgov.timeutil import local_today
 blp = Blueprint(
     "markets", __name__, url_prefix="/api/v1", description="Market days, patrol teams and calendars"
 )
-READERS = ("staff", "patrol", "leader", "department")
 CALENDAR_DOC = {
     "200": {
         "description": "The calendar; its ETag changes only when the data does",
@@ -58,7 +58,7 @@ class Markets(MethodView):
         """List markets in scope."""
         return paginate(services.markets_query(current_user()), pagination_parameters)
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(MarketSchema)
     @blp.response(201, MarketSchema)
     def post(self, body):
@@ -74,7 +74,7 @@ class MarketItem(MethodView):
         """One market."""
         return services.get_market(current_user(), market_id)
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(MarketUpdateSchema)
     @blp.response(200, MarketSchema)
     def patch(self, body, market_id):
@@ -131,7 +131,7 @@ class MarketCalendar(MethodView):
 
 @blp.route("/markets/<int:market_id>/exceptions")
 class MarketExceptions(MethodView):
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(ExceptionSchema)
     @blp.response(201, ExceptionSchema)
     def post(self, body, market_id):
@@ -141,7 +141,7 @@ class MarketExceptions(MethodView):
 
 @blp.route("/markets/<int:market_id>/exceptions/<int:exception_id>")
 class MarketExceptionItem(MethodView):
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.response(204)
     def delete(self, market_id, exception_id):
         """Undo a cancellation, move or addition."""
@@ -157,7 +157,7 @@ class Blackouts(MethodView):
         """Standing lunar-date closures (e.g. Spring Festival) of the towns in scope."""
         return paginate(services.blackouts_query(current_user()), pagination_parameters)
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(BlackoutSchema)
     @blp.response(201, BlackoutOutSchema)
     def post(self, body):
@@ -167,7 +167,7 @@ class Blackouts(MethodView):
 
 @blp.route("/markets/<int:market_id>/assignments")
 class MarketAssignments(MethodView):
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(AssignSchema)
     @blp.response(201, AssignmentSchema(many=True))
     def post(self, body, market_id):
@@ -177,7 +177,7 @@ class MarketAssignments(MethodView):
 
 @blp.route("/market-assignments/<int:assignment_id>")
 class AssignmentItem(MethodView):
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.response(204)
     def delete(self, assignment_id):
         """Take a team off a market day."""
@@ -186,7 +186,7 @@ class AssignmentItem(MethodView):
 
 @blp.route("/markets/<int:market_id>/checkins")
 class MarketCheckins(MethodView):
-    @auth_required("patrol", "staff")
+    @auth_required(*CHECKERS_IN)
     @blp.arguments(CheckinSchema)
     @blp.response(201, CheckinSchema)
     def post(self, body, market_id):
@@ -205,7 +205,7 @@ class Teams(MethodView):
         """Patrol teams in scope."""
         return paginate(rosters.teams_query(current_user()), pagination_parameters)
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(TeamSchema)
     @blp.response(201, TeamSchema)
     def post(self, body):
@@ -221,7 +221,7 @@ class TeamItem(MethodView):
         """One team."""
         return rosters.get_team(current_user(), team_id)
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(TeamUpdateSchema)
     @blp.response(200, TeamSchema)
     def patch(self, body, team_id):
@@ -231,7 +231,7 @@ class TeamItem(MethodView):
 
 @blp.route("/patrol-teams/<int:team_id>/feed-token")
 class TeamFeedToken(MethodView):
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.response(201, FeedTokenSchema)
     def post(self, team_id):
         """A new calendar-feed URL for the team (shown once; the old one stops working)."""
@@ -241,7 +241,7 @@ class TeamFeedToken(MethodView):
             "url": url_for("markets.TeamCalendar", team_id=team_id, token=token, _external=True),
         }
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.response(204)
     def delete(self, team_id):
         """Revoke the team's calendar-feed URL."""
