@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from gridgov.auth.security import auth_required, current_user
-from gridgov.markets import rosters, services
+from gridgov.markets import duty, rosters, services
 from gridgov.markets.feeds import build_calendar, market_title
 from gridgov.markets.permissions import CHECKERS_IN, EDITORS, READERS
 from gridgov.markets.revisions import with_revisions
@@ -17,6 +17,8 @@ from gridgov.markets.schemas import (
     CheckinSchema,
     ExceptionSchema,
     FeedTokenSchema,
+    MarketDaySchema,
+    MarketDaysQuerySchema,
     MarketSchema,
     MarketUpdateSchema,
     OccurrenceSchema,
@@ -95,11 +97,13 @@ class MarketOccurrences(MethodView):
 @blp.route("/market-days")
 class MarketDays(MethodView):
     @auth_required(*READERS)
-    @blp.arguments(RangeQuerySchema, location="query")
-    @blp.response(200, OccurrenceSchema(many=True))
+    @blp.arguments(MarketDaysQuerySchema, location="query")
+    @blp.response(200, MarketDaySchema(many=True))
     def get(self, query):
-        """Every market's days in a range, for the markets in scope (optionally under one area)."""
-        return services.market_days(current_user(), query["from_"], query["to"], query.get("area"))
+        """Every market's days in a range (optionally under one area), each saying whether it lacks a team and which teams clash."""
+        return duty.duty_days(
+            current_user(), query["from_"], query["to"], query.get("area"), query.get("uncovered")
+        )
 
 
 @blp.route("/market-coverage")
@@ -109,7 +113,7 @@ class MarketCoverage(MethodView):
     @blp.response(200, OccurrenceSchema(many=True))
     def get(self, query):
         """Market days that will be held but have no patrol team yet."""
-        return rosters.uncovered(current_user(), query["from_"], query["to"], query.get("area"))
+        return duty.duty_days(current_user(), query["from_"], query["to"], query.get("area"), uncovered=True)
 
 
 @blp.route("/markets/<int:market_id>/calendar.ics")
