@@ -5,11 +5,10 @@ One rule for the API (`GET /market-days`, `GET /market-coverage`) and the consol
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
 from gridgov.auth.models import User
-from gridgov.markets.services import market_days
+from gridgov.markets.services import gc_paused, market_days
 
 NO_CLASHES: list = []  # shared by every day without a clash; never mutated
 
@@ -17,13 +16,17 @@ NO_CLASHES: list = []  # shared by every day without a clash; never mutated
 def mark_duty(days: list[dict]) -> list[dict]:
     """Give each occurrence `uncovered` (held, but no team on duty) and `clashes` (for each of its
     teams, the other markets among `days` that team is on duty at the same date)."""
-    on_duty: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    # Only held days carry teams (`compute_occurrences`); most have one team and no clash.
+    on_duty: dict[tuple[str, int], list[dict]] = {}
     for day in days:
-        if day["status"] == "scheduled":
-            for team in day["teams"]:
-                on_duty[(day["date"], team["id"])].append(day)
+        for team in day["teams"]:
+            on_duty.setdefault((day["date"], team["id"]), []).append(day)
     for day in days:
-        day["uncovered"] = day["status"] == "scheduled" and not day["teams"]
+        teams = day["teams"]
+        day["uncovered"] = not teams and day["status"] == "scheduled"
+        day["clashes"] = NO_CLASHES
+        if not teams:
+            continue
         clashes = [
             {
                 "team_id": team["id"],
@@ -31,11 +34,12 @@ def mark_duty(days: list[dict]) -> list[dict]:
                 "market_id": other["market_id"],
                 "market_name": other["market_name"],
             }
-            for team in day["teams"]
-            for other in on_duty.get((day["date"], team["id"]), ())
+            for team in teams
+            for other in on_duty[(day["date"], team["id"])]
             if other is not day
         ]
-        day["clashes"] = clashes or NO_CLASHES
+        if clashes:
+            day["clashes"] = clashes
     return days
 
 
@@ -45,7 +49,9 @@ def duty_days(
     """The market days in scope (under `area_id`) with their gaps and clashes; `uncovered` keeps only
     the days that lack a team (True) or only the others (False). Clashes are counted among the
     markets asked for, so an `area_id` narrows them too."""
-    days = mark_duty(market_days(user, start, end, area_id))
+    days = market_days(user, start, end, area_id)
+    with gc_paused():  # a year of 10,000 markets is 10^5-10^6 dicts the collector would rescan
+        mark_duty(days)
     if uncovered is None:
         return days
     return [day for day in days if day["uncovered"] is uncovered]
