@@ -6,22 +6,12 @@ import re
 from datetime import date, datetime, time
 
 import pytest
-from flask.testing import FlaskClient
 
 from gridgov.timeutil import LOCAL_TZ
-from tests.conftest import PASSWORD
+from tests.console_session import signed_in
 
 DECEMBER = "from=2026-12-01&to=2026-12-31"
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 MARKET_DIV = re.compile(r'<div class="market ([^"]*)" data-market="(\d+)" data-date="([\d-]+)"')
-
-
-class OwnContextClient(FlaskClient):
-    """Each request in an app context of its own, as in a server (the console caches the user in `g`)."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
 
 
 @pytest.fixture(autouse=True)
@@ -103,13 +93,7 @@ def test_market_days_say_which_lack_a_team_and_which_clash(client, december):
 def test_the_console_calendar_marks_the_gaps_and_clashes_the_api_gives(app, december):
     api = app.test_client()
     days = api.get(f"/api/v1/market-days?{DECEMBER}", headers=december["headers"]).get_json()
-    app.test_client_class = OwnContextClient
-    console = app.test_client()
-    token = TOKEN.search(console.get("/console/login").get_data(as_text=True)).group(1)
-    signed_in = console.post(
-        "/console/login", data={"csrf_token": token, "username": "staff_ta", "password": PASSWORD}
-    )
-    assert signed_in.status_code == 302
+    console = signed_in(app, "staff_ta")
     page = console.get("/console/calendar?month=2026-12").get_data(as_text=True)
     shown = {(int(market), day): classes.split() for classes, market, day in MARKET_DIV.findall(page)}
     assert (

@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask.testing import FlaskClient
 
 from gridgov.auth.models import ROLES
-from tests.conftest import PASSWORD
+from tests.console_session import signed_in
 
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 # console page → the API call that gives the same data
 PAGES = {
     "/console/calendar": "/api/v1/market-days?from=2026-12-01&to=2026-12-31",
@@ -20,22 +18,11 @@ PAGES = {
 }
 
 
-class OwnContextClient(FlaskClient):
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_nav_pages_and_api_agree_on_who_may_read(app, make_user, auth_headers, two_towns, role):
     user = make_user(roles=[role], areas=[two_towns["TA"]], username=f"u_{role}")
     api = app.test_client()
-    app.test_client_class = OwnContextClient
-    console = app.test_client()
-    token = TOKEN.search(console.get("/console/login").get_data(as_text=True)).group(1)
-    console.post(
-        "/console/login", data={"csrf_token": token, "username": user.username, "password": PASSWORD}
-    )
+    console = signed_in(app, user.username)
     nav = re.search(r"<nav.*?</nav>", console.get("/console/map").get_data(as_text=True), re.S).group(0)
     for page, call in PAGES.items():
         api_allows = (
