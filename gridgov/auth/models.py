@@ -45,6 +45,10 @@ class User(db.Model):
     def has_role(self, *roles: str) -> bool:
         return any(row.role in roles for row in self.role_rows)
 
+    def may(self, roles: tuple[str, ...]) -> bool:
+        """Whether a domain's role list (its `permissions.py`) lets this user in; admin always passes."""
+        return not roles or self.has_role("admin", *roles)
+
 
 class UserRole(db.Model):
     __tablename__ = "user_roles"

@@ -165,7 +165,7 @@ def auth_required(*roles: str):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             user = authenticate()
-            if roles and not user.has_role("admin", *roles):
+            if not user.may(roles):
                 raise Forbidden()
             return view(*args, **kwargs)
 

@@ -16,10 +16,8 @@ from gridgov.errors import render_errors_as_pages
 from gridgov.extensions import csrf, db
 from gridgov.i18n import Msg, request_language
 from gridgov.issues.states import IssueState
-from gridgov.markets.routes import READERS
 from gridgov.timeutil import LOCAL_TZ
 from gridgov.wages import ledger
-from gridgov.wages.routes import OFFICERS
 from gridgov.wages.states import WageState
 
 bp = Blueprint(
@@ -31,9 +29,6 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-REPORT_ROLES = ("staff", "leader", "grid_worker")
-FIGURE_ROLES = ("staff", "leader", "department")
-WAGE_ROLES = (*OFFICERS, "leader")
 DONE = Msg("已完成。", "Done.")
 
 
@@ -42,8 +37,16 @@ def t(zh: str, en: str) -> str:
     return en if request_language() == "en" else zh
 
 
-# A console page has the API's authentication and role check; a 401 becomes the sign-in page.
-page = auth_required
+def page(*roles: str):
+    """A console page has the API's authentication and role check (a 401 becomes the sign-in page);
+    `roles` come from the domain's `permissions.py`, and the nav offers the page to them alone."""
+
+    def decorator(view):
+        checked = auth_required(*roles)(view)
+        checked.roles = roles
+        return checked
+
+    return decorator
 
 
 def safe_next(target: str | None) -> str:
@@ -109,13 +112,11 @@ def state_name(code: str | None, kind: str = "issue") -> str:
         return code
 
 
-def _nav_allowed(name: str) -> bool:
+def _nav_allowed(endpoint: str) -> bool:
+    """Whether the signed-in user may open the page at this endpoint: the roles its `page` names."""
     user = g.get("current_user")
-    if user is None:
-        return False
-    roles = {"calendar": READERS, "report": REPORT_ROLES, "figures": FIGURE_ROLES, "wages": WAGE_ROLES}
-    wanted = roles.get(name, ())
-    return not wanted or user.has_role("admin", *wanted)
+    view = current_app.view_functions.get(endpoint)
+    return user is not None and view is not None and user.may(view.roles)
 
 
 @bp.before_request

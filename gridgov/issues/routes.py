@@ -9,6 +9,7 @@ from gridgov.errors import Invalid, PayloadTooLarge
 from gridgov.i18n import Msg
 from gridgov.idempotency import idempotent
 from gridgov.issues import catalogue, queries, stats, submission, workflow
+from gridgov.issues.permissions import FIGURE_READERS, REPORTERS, UPLOADERS
 from gridgov.issues.schemas import (
     ActionSchema,
     CategorySchema,
@@ -30,7 +31,6 @@ from gridgov.pagination import Blueprint, paginate
 blp = Blueprint(
     "issues", __name__, url_prefix="/api/v1", description="Grid issues: report, dispatch, fix, verify"
 )
-REPORTERS = ("grid_worker", "staff", "patrol")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -186,7 +186,7 @@ class Departments(MethodView):
 
 @blp.route("/uploads")
 class Uploads(MethodView):
-    @auth_required(*REPORTERS, "department")
+    @auth_required(*UPLOADERS)
     @blp.response(201, UploadSchema)
     @blp.alt_response(
         200, schema=UploadSchema, description="The same client_uuid and photo again: the first upload"
@@ -253,7 +253,7 @@ class UploadItem(MethodView):
 
 @blp.route("/stats/issues")
 class IssueStats(MethodView):
-    @auth_required("staff", "leader", "department")
+    @auth_required(*FIGURE_READERS)
     @blp.arguments(StatsQuerySchema, location="query")
     @blp.response(200, StatsRowSchema(many=True))
     @blp.doc(

@@ -319,13 +319,6 @@ def unassign(user: User, assignment_id: int) -> None:
     db.session.commit()
 
 
-def uncovered(user: User, start: date, end: date, area_id: int | None = None) -> list[dict]:
-    """Occurrences that will be held but have no team yet."""
-    _check_range(start, end)
-    markets = list(db.session.scalars(markets_query(user, area_id).where(Market.active.is_(True))))
-    return [o for o in compute_occurrences(markets, start, end, with_cancelled=False) if not o["teams"]]
-
-
 def team_occurrences(team: PatrolTeam, start: date, end: date) -> list[dict]:
     """The occurrences a team is on duty at, plus cancelled or moved ones it had been given."""
     market_ids = set(

@@ -5,8 +5,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from gridgov.auth.security import auth_required, current_user
-from gridgov.markets import rosters, services
+from gridgov.markets import duty, rosters, services
 from gridgov.markets.feeds import build_calendar, market_title
+from gridgov.markets.permissions import CHECKERS_IN, EDITORS, READERS
 from gridgov.markets.revisions import with_revisions
 from gridgov.markets.schemas import (
     AssignmentSchema,
@@ -16,6 +17,8 @@ from gridgov.markets.schemas import (
     CheckinSchema,
     ExceptionSchema,
     FeedTokenSchema,
+    MarketDaySchema,
+    MarketDaysQuerySchema,
     MarketSchema,
     MarketUpdateSchema,
     OccurrenceSchema,
@@ -29,7 +32,6 @@ from gridgov.timeutil import local_today
 blp = Blueprint(
     "markets", __name__, url_prefix="/api/v1", description="Market days, patrol teams and calendars"
 )
-READERS = ("staff", "patrol", "leader", "department")
 CALENDAR_DOC = {
     "200": {
         "description": "The calendar; its ETag changes only when the data does",
@@ -58,7 +60,7 @@ class Markets(MethodView):
         """List markets in scope."""
         return paginate(services.markets_query(current_user()), pagination_parameters)
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(MarketSchema)
     @blp.response(201, MarketSchema)
     def post(self, body):
@@ -74,7 +76,7 @@ class MarketItem(MethodView):
         """One market."""
         return services.get_market(current_user(), market_id)
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(MarketUpdateSchema)
     @blp.response(200, MarketSchema)
     def patch(self, body, market_id):
@@ -95,11 +97,13 @@ class MarketOccurrences(MethodView):
 @blp.route("/market-days")
 class MarketDays(MethodView):
     @auth_required(*READERS)
-    @blp.arguments(RangeQuerySchema, location="query")
-    @blp.response(200, OccurrenceSchema(many=True))
+    @blp.arguments(MarketDaysQuerySchema, location="query")
+    @blp.response(200, MarketDaySchema(many=True))
     def get(self, query):
-        """Every market's days in a range, for the markets in scope (optionally under one area)."""
-        return services.market_days(current_user(), query["from_"], query["to"], query.get("area"))
+        """Every market's days in a range (optionally under one area), each saying whether it lacks a team and which teams clash."""
+        return duty.duty_days(
+            current_user(), query["from_"], query["to"], query.get("area"), query.get("uncovered")
+        )
 
 
 @blp.route("/market-coverage")
@@ -109,7 +113,7 @@ class MarketCoverage(MethodView):
     @blp.response(200, OccurrenceSchema(many=True))
     def get(self, query):
         """Market days that will be held but have no patrol team yet."""
-        return rosters.uncovered(current_user(), query["from_"], query["to"], query.get("area"))
+        return duty.duty_days(current_user(), query["from_"], query["to"], query.get("area"), uncovered=True)
 
 
 @blp.route("/markets/<int:market_id>/calendar.ics")
@@ -131,7 +135,7 @@ class MarketCalendar(MethodView):
 
 @blp.route("/markets/<int:market_id>/exceptions")
 class MarketExceptions(MethodView):
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(ExceptionSchema)
     @blp.response(201, ExceptionSchema)
     def post(self, body, market_id):
@@ -141,7 +145,7 @@ class MarketExceptions(MethodView):
 
 @blp.route("/markets/<int:market_id>/exceptions/<int:exception_id>")
 class MarketExceptionItem(MethodView):
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.response(204)
     def delete(self, market_id, exception_id):
         """Undo a cancellation, move or addition."""
@@ -157,7 +161,7 @@ class Blackouts(MethodView):
         """Standing lunar-date closures (e.g. Spring Festival) of the towns in scope."""
         return paginate(services.blackouts_query(current_user()), pagination_parameters)
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(BlackoutSchema)
     @blp.response(201, BlackoutOutSchema)
     def post(self, body):
@@ -167,7 +171,7 @@ class Blackouts(MethodView):
 
 @blp.route("/markets/<int:market_id>/assignments")
 class MarketAssignments(MethodView):
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(AssignSchema)
     @blp.response(201, AssignmentSchema(many=True))
     def post(self, body, market_id):
@@ -177,7 +181,7 @@ class MarketAssignments(MethodView):
 
 @blp.route("/market-assignments/<int:assignment_id>")
 class AssignmentItem(MethodView):
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.response(204)
     def delete(self, assignment_id):
         """Take a team off a market day."""
@@ -186,7 +190,7 @@ class AssignmentItem(MethodView):
 
 @blp.route("/markets/<int:market_id>/checkins")
 class MarketCheckins(MethodView):
-    @auth_required("patrol", "staff")
+    @auth_required(*CHECKERS_IN)
     @blp.arguments(CheckinSchema)
     @blp.response(201, CheckinSchema)
     def post(self, body, market_id):
@@ -205,7 +209,7 @@ class Teams(MethodView):
         """Patrol teams in scope."""
         return paginate(rosters.teams_query(current_user()), pagination_parameters)
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(TeamSchema)
     @blp.response(201, TeamSchema)
     def post(self, body):
@@ -221,7 +225,7 @@ class TeamItem(MethodView):
         """One team."""
         return rosters.get_team(current_user(), team_id)
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.arguments(TeamUpdateSchema)
     @blp.response(200, TeamSchema)
     def patch(self, body, team_id):
@@ -231,7 +235,7 @@ class TeamItem(MethodView):
 
 @blp.route("/patrol-teams/<int:team_id>/feed-token")
 class TeamFeedToken(MethodView):
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.response(201, FeedTokenSchema)
     def post(self, team_id):
         """A new calendar-feed URL for the team (shown once; the old one stops working)."""
@@ -241,7 +245,7 @@ class TeamFeedToken(MethodView):
             "url": url_for("markets.TeamCalendar", team_id=team_id, token=token, _external=True),
         }
 
-    @auth_required("staff")
+    @auth_required(*EDITORS)
     @blp.response(204)
     def delete(self, team_id):
         """Revoke the team's calendar-feed URL."""

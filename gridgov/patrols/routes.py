@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from gridgov.auth.security import auth_required, current_user
 from gridgov.pagination import paginate
 from gridgov.patrols import reports, services
+from gridgov.patrols.permissions import PATROLLERS, PLANNERS, REPORT_READERS
 from gridgov.patrols.schemas import (
     BatchResultSchema,
     FinishSchema,
@@ -32,7 +33,7 @@ class Patrols(MethodView):
         """Patrols the user may see: his own, or his workers' for supervisors."""
         return paginate(services.patrols_query(current_user(), query.get("date")), pagination_parameters)
 
-    @auth_required("grid_worker")
+    @auth_required(*PATROLLERS)
     @blp.arguments(PatrolStartSchema)
     @blp.response(201, PatrolSchema)
     @blp.alt_response(200, schema=PatrolSchema, description="The same client_uuid again: the same patrol")
@@ -53,7 +54,7 @@ class PatrolItem(MethodView):
 
 @blp.route("/patrols/<int:patrol_id>/points")
 class PatrolPoints(MethodView):
-    @auth_required("grid_worker")
+    @auth_required(*PATROLLERS)
     @blp.arguments(PointBatchSchema)
     @blp.response(200, BatchResultSchema)
     def post(self, body, patrol_id):
@@ -63,7 +64,7 @@ class PatrolPoints(MethodView):
 
 @blp.route("/patrols/<int:patrol_id>/finish")
 class PatrolFinish(MethodView):
-    @auth_required("grid_worker")
+    @auth_required(*PATROLLERS)
     @blp.arguments(FinishSchema)
     @blp.response(200, PatrolSchema)
     def post(self, body, patrol_id):
@@ -86,7 +87,7 @@ class PatrolTrack(MethodView):
 
 @blp.route("/areas/<int:area_id>/patrol-plan")
 class Plan(MethodView):
-    @auth_required("staff")
+    @auth_required(*PLANNERS)
     @blp.arguments(PlanSchema)
     @blp.response(200, PlanSchema)
     def put(self, body, area_id):
@@ -96,7 +97,7 @@ class Plan(MethodView):
 
 @blp.route("/reports/daily")
 class DailyReport(MethodView):
-    @auth_required("staff", "leader", "grid_worker")
+    @auth_required(*REPORT_READERS)
     @blp.arguments(ReportQuerySchema, location="query")
     @blp.response(200)
     @blp.doc(

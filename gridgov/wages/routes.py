@@ -12,6 +12,7 @@ from gridgov.pagination import paginate
 from gridgov.wages import evidence, intake, ledger, queries, workflow
 from gridgov.wages.crypto import blind_index
 from gridgov.wages.identity import normalise
+from gridgov.wages.permissions import LEDGER_READERS, OFFICERS
 from gridgov.wages.schemas import (
     CaseActionSchema,
     CaseQuerySchema,
@@ -38,7 +39,6 @@ from gridgov.wages.schemas import (
 
 blp = Blueprint("wages", __name__, url_prefix="/api/v1", description="Wage-arrears claims and cases")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-OFFICERS = ("wage_officer",)
 
 
 def _phone_key() -> str:
@@ -302,7 +302,7 @@ class NoticePrint(MethodView):
 
 @blp.route("/wage-cases/ledger")
 class Ledger(MethodView):
-    @auth_required(*OFFICERS, "leader")
+    @auth_required(*LEDGER_READERS)
     @blp.arguments(LedgerListQuerySchema, location="query")
     @blp.response(200, LedgerRowSchema(many=True))
     @blp.doc(
@@ -332,7 +332,7 @@ class Ledger(MethodView):
 
 @blp.route("/wage-cases/figures")
 class Figures(MethodView):
-    @auth_required(*OFFICERS, "leader")
+    @auth_required(*LEDGER_READERS)
     @blp.arguments(LedgerQuerySchema, location="query")
     @blp.response(200, FiguresSchema)
     @blp.doc(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
 from datetime import date, timedelta
 
 from flask import redirect, render_template, request, url_for
@@ -12,10 +11,10 @@ from gridgov.auth.security import current_user
 from gridgov.console.blueprint import DONE, areas_for_select, bp, page, safe_next
 from gridgov.console.forms import submit
 from gridgov.extensions import db
-from gridgov.markets import rosters
+from gridgov.markets import duty, rosters
 from gridgov.markets import services as market_services
 from gridgov.markets.lunar import lunar_date
-from gridgov.markets.routes import READERS
+from gridgov.markets.permissions import EDITORS, READERS
 from gridgov.markets.schemas import AssignSchema, ExceptionSchema
 from gridgov.timeutil import local_today
 
@@ -36,19 +35,10 @@ def calendar_page():
     first = _month(request.args.get("month"))
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     area_id = request.args.get("area", type=int)
-    days = market_services.market_days(user, first, last, area_id)
-    by_date: dict[str, list[dict]] = defaultdict(list)
-    team_days: dict[tuple[str, int], int] = defaultdict(int)
+    days = duty.duty_days(user, first, last, area_id)  # what GET /api/v1/market-days says
+    by_date: dict[str, list[dict]] = {}
     for occurrence in days:
-        by_date[occurrence["date"]].append(occurrence)
-        if occurrence["status"] == "scheduled":
-            for team in occurrence["teams"]:
-                team_days[(occurrence["date"], team["id"])] += 1
-    for occurrence in days:
-        occurrence["gap"] = occurrence["status"] == "scheduled" and not occurrence["teams"]
-        occurrence["clash"] = any(
-            team_days[(occurrence["date"], team["id"])] > 1 for team in occurrence["teams"]
-        )
+        by_date.setdefault(occurrence["date"], []).append(occurrence)
     weeks = []
     for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month):
         weeks.append(
@@ -77,9 +67,9 @@ def calendar_page():
         areas=areas_for_select(user, ("district", "town", "community")),
         previous=previous.strftime("%Y-%m"),
         following=following.strftime("%Y-%m"),
-        gaps=sum(1 for o in days if o["gap"]),
-        clashes=sum(1 for o in days if o["clash"]),
-        can_edit=user.has_role("admin", "staff"),
+        gaps=sum(1 for o in days if o["uncovered"]),
+        clashes=sum(1 for o in days if o["clashes"]),
+        can_edit=user.may(EDITORS),
     )
 
 
@@ -90,7 +80,7 @@ def _back_to_calendar():
 
 
 @bp.post("/markets/<int:market_id>/assign")
-@page("staff")
+@page(*EDITORS)
 def market_assign(market_id: int):
     user = current_user()
     submit(AssignSchema(), lambda body: rosters.assign(user, market_id, body), DONE)
@@ -98,7 +88,7 @@ def market_assign(market_id: int):
 
 
 @bp.post("/markets/<int:market_id>/exceptions")
-@page("staff")
+@page(*EDITORS)
 def market_exception(market_id: int):
     user = current_user()
     submit(ExceptionSchema(), lambda body: market_services.add_exception(user, market_id, body), DONE)

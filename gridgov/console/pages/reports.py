@@ -8,10 +8,12 @@ from flask import flash, render_template, request, url_for
 from marshmallow import ValidationError
 
 from gridgov.auth.security import current_user
-from gridgov.console.blueprint import FIGURE_ROLES, REPORT_ROLES, areas_for_select, bp, page, t
+from gridgov.console.blueprint import areas_for_select, bp, page, t
 from gridgov.issues import stats
+from gridgov.issues.permissions import FIGURE_READERS
 from gridgov.issues.stats import StatsQuerySchema
 from gridgov.patrols import reports
+from gridgov.patrols.permissions import REPORT_READERS
 from gridgov.timeutil import local_today
 
 
@@ -21,7 +23,7 @@ def _default_area(user, levels: tuple[str, ...]) -> int | None:
 
 
 @bp.get("/report")
-@page(*REPORT_ROLES)
+@page(*REPORT_READERS)
 def report_page():
     user = current_user()
     levels = ("district", "town", "community", "grid")
@@ -44,7 +46,7 @@ def report_page():
 
 
 @bp.get("/figures")
-@page(*FIGURE_ROLES)
+@page(*FIGURE_READERS)
 def figures_page():
     """Closure, on-time and rework rates for a period, as bar charts beside their table."""
     user = current_user()

@@ -7,20 +7,20 @@ from datetime import date, timedelta
 from flask import redirect, render_template, request, url_for
 
 from gridgov.auth.security import current_user
-from gridgov.console.blueprint import DONE, WAGE_ROLES, bp, page, t
+from gridgov.console.blueprint import DONE, bp, page, t
 from gridgov.console.forms import submit
 from gridgov.i18n import Msg, request_language
 from gridgov.timeutil import local_today
 from gridgov.wages import evidence as wage_evidence
 from gridgov.wages import ledger, queries, workflow
 from gridgov.wages.clocks import case_clocks
-from gridgov.wages.routes import OFFICERS
+from gridgov.wages.permissions import LEDGER_READERS, OFFICERS
 from gridgov.wages.schemas import CaseActionSchema, CaseSchema, RevealSchema, WageEventSchema
 from gridgov.wages.states import WageState
 
 
 @bp.get("/wages")
-@page(*WAGE_ROLES)
+@page(*LEDGER_READERS)
 def wages_page():
     """The case ledger (台账) for a period, filtered by status, with the spreadsheet one click away."""
     user = current_user()
@@ -47,7 +47,7 @@ def wages_page():
             **{"from": start.isoformat(), "to": end.isoformat(), "format": "xlsx"},
             **({"status": status} if status else {}),
         ),
-        is_officer=user.has_role("admin", *OFFICERS),
+        is_officer=user.may(OFFICERS),
     )
 
 
