@@ -2,6 +2,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, vali
 
 from gridgov import bounded
 from gridgov.areas.crs import CRS_NAMES
+from gridgov.dumping import DirectDump
 from gridgov.http import request_memo
 from gridgov.i18n import request_language, translate_field_errors
 from gridgov.issues import queries
@@ -76,7 +77,7 @@ def _lookup(kind: str, ids, load) -> dict:
     return memo
 
 
-class IssueSchema(Schema):
+class IssueSchema(DirectDump):
     id = fields.Integer()
     client_uuid = fields.String()
     source = fields.String()
@@ -169,7 +170,9 @@ class IssueQuerySchema(Schema):
     overdue = fields.Boolean(allow_none=True)
     bbox = fields.String(
         validate=validate.Regexp(rf"^{_DEG},{_DEG},{_DEG},{_DEG}$"),
-        metadata={"description": "west,south,east,north in WGS-84 decimal degrees; west <= east, south <= north"},
+        metadata={
+            "description": "west,south,east,north in WGS-84 decimal degrees; west <= east, south <= north"
+        },
     )
     since = bounded.AwareDateTime(metadata={"description": "Received at or after"})
     until = bounded.AwareDateTime(metadata={"description": "Received before"})
@@ -246,7 +249,9 @@ class SyncResultSchema(Schema):
     status = fields.Integer()
     issue_id = fields.Integer()
     message = fields.Method("localized_message", metadata={"description": "Why the item was refused"})
-    errors = fields.Method("localized_errors", metadata={"description": "Field errors by location, then field"})
+    errors = fields.Method(
+        "localized_errors", metadata={"description": "Field errors by location, then field"}
+    )
     nearest_micro_grid = fields.Dict(metadata={"description": "Outside every area: the nearest micro-grid"})
     distance_m = fields.Float(metadata={"description": "Outside every area: distance to it in metres"})
 
