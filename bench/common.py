@@ -38,13 +38,13 @@ def table(headers: list[str], rows: list[list]) -> str:
 
 
 @contextlib.contextmanager
-def fresh_postgres() -> Iterator[str]:
-    """A new, empty PostgreSQL database for one bench run, dropped afterwards."""
+def fresh_postgres(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database for one bench run (empty, or a copy of `template`), dropped afterwards."""
     import psycopg
 
     name = f"gridgov_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     params = dict(p.split("=", 1) for p in PG_ADMIN_DSN.split())
     url = f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:5432/{name}"
     try:

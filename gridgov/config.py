@@ -55,7 +55,10 @@ class BaseConfig:
         if not db_url:
             db_url = "sqlite:///" + os.path.join(os.path.abspath(instance_path), "gridgov.db")
         self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(db_url)
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # No pre-ping: it costs a round trip on every checkout. A connection that died in the pool
+        # (PostgreSQL restarted) fails its request with a 503 (errors.py), which also invalidates
+        # the pool, so the next request gets a fresh connection.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {}
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
             self.SQLALCHEMY_ENGINE_OPTIONS.update(
                 pool_size=_int(env, "GRIDGOV_DB_POOL_SIZE", 10), max_overflow=10

@@ -121,7 +121,12 @@ def _bad_input_cases(staff_headers, area_id):
     yield "post", "/api/v1/auth/login", {"data": '{"username": NaN}'}, 400
     for moment in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "1900-12-31T23:00:00+00:00"):
         yield "get", f"/api/v1/issues?since={moment.replace('+', '%2B')}", {}, 422
-        yield "post", "/api/v1/patrols", {"json": {"client_uuid": str(uuid.uuid4()), "started_at": moment}}, 422
+        yield (
+            "post",
+            "/api/v1/patrols",
+            {"json": {"client_uuid": str(uuid.uuid4()), "started_at": moment}},
+            422,
+        )
     for day in ("0001-01-01", "9999-12-31", "1900-12-31", "2101-01-01"):
         yield "get", f"/api/v1/reports/daily?date={day}&area={area_id}", {}, 422
         yield "get", f"/api/v1/stats/issues?from={day}&to=2026-12-01", {}, 422
@@ -160,3 +165,27 @@ def test_oversized_request_line_and_headers_are_in_the_envelope(client):
     # gunicorn.conf.py leaves room above the app's limits, so the app answers first.
     settings = runpy.run_path(os.path.join(os.path.dirname(__file__), "..", "gunicorn.conf.py"))
     assert settings["limit_request_line"] > 4096 and settings["limit_request_field_size"] > 8000
+
+
+def test_lost_database_connection_is_503_once_then_served(app, client, make_user, auth_headers):
+    """PostgreSQL restarted under a live pool: the request that meets the dead connection is a 503
+    in the envelope (the client retries), never a 500, and the next one is served on a new one."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL's pg_terminate_backend")
+    import psycopg
+
+    headers = auth_headers(make_user(roles=["staff"]))
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    db.session.remove()  # the connection goes back to the pool, as at the end of a real request
+    with psycopg.connect(os.environ["GRIDGOV_TEST_POSTGRES_URL"], autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert killed >= 1
+    first = client.get("/api/v1/me", headers=headers)
+    if first.status_code != 200:
+        assert_envelope(first, 503)
+        assert first.headers["Retry-After"] == "5"
+    db.session.remove()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, false, inspect, or_, select, true
 
 from gridgov.areas.models import Area
 from gridgov.auth.models import User, UserArea
@@ -16,17 +16,17 @@ def is_global(user: User) -> bool:
 
 
 def scope_paths(user: User) -> list[str]:
-    """The materialised paths of the user's own areas (asked once per request)."""
-    return list(
-        request_cached(
-            ("scope_paths", user.id),
-            lambda: tuple(
-                db.session.scalars(
-                    select(Area.path)
-                    .join(UserArea, UserArea.area_id == Area.id)
-                    .where(UserArea.user_id == user.id)
-                )
-            ),
+    """The materialised paths of the user's own areas (asked once per request; the signed-in
+    user's came with him, `UserArea.area_path`)."""
+    return list(request_cached(("scope_paths", user.id), lambda: _own_paths(user)))
+
+
+def _own_paths(user: User) -> tuple[str, ...]:
+    if "area_rows" not in inspect(user).unloaded:
+        return tuple(row.area_path for row in user.area_rows)
+    return tuple(
+        db.session.scalars(
+            select(Area.path).join(UserArea, UserArea.area_id == Area.id).where(UserArea.user_id == user.id)
         )
     )
 

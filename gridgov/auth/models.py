@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
+from gridgov.areas.models import Area
 from gridgov.dbtypes import UTCDateTime
 from gridgov.extensions import db
 from gridgov.timeutil import utcnow
@@ -68,6 +69,8 @@ class UserArea(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), index=True)
+    # The area's materialised path, read with the row: the principal and its scope come in one statement.
+    area_path: Mapped[str] = column_property(select(Area.path).where(Area.id == area_id).scalar_subquery())
 
     user: Mapped[User] = relationship(back_populates="area_rows")
 

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request, session
 from flask_wtf.csrf import validate_csrf
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from wtforms import ValidationError as CSRFInvalid
 
@@ -85,6 +85,17 @@ def _live(claims: dict, now: float) -> bool:
     return isinstance(exp, int | float) and not isinstance(exp, bool) and now < exp
 
 
+@functools.cache
+def _principal_query():
+    """The active user with his roles and own areas (with their paths, for scope): one statement,
+    built once, so a request neither rebuilds nor re-keys it."""
+    return (
+        select(User)
+        .options(joinedload(User.role_rows), joinedload(User.area_rows))
+        .where(User.id == bindparam("user_id"), User.is_active.is_(True))
+    )
+
+
 def user_from_access_token(token: str) -> User:
     try:
         # Expiry is checked against the app's clock below, the one that stamped `exp`.
@@ -102,11 +113,7 @@ def user_from_access_token(token: str) -> User:
         user_id = int(claims["sub"])
     except (TypeError, ValueError) as exc:
         raise Unauthorized(TOKEN_INVALID) from exc
-    user = db.session.scalar(
-        select(User)
-        .options(joinedload(User.role_rows), joinedload(User.area_rows))  # the principal in one statement
-        .where(User.id == user_id, User.is_active.is_(True))
-    )
+    user = db.session.scalar(_principal_query(), {"user_id": user_id})
     if user is None or claims.get("ver", 0) != user.token_version:
         raise Unauthorized(TOKEN_INVALID)  # signed out, disabled or revoked since it was issued
     return user

@@ -3,6 +3,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, vali
 
 from gridgov import bounded
 from gridgov.areas.crs import CRS_NAMES
+from gridgov.dumping import DirectDump
 from gridgov.http import request_memo
 from gridgov.i18n import request_language, translate_field_errors
 from gridgov.issues import queries
@@ -79,7 +80,7 @@ def _lookup(kind: str, ids, load) -> dict:
     return memo
 
 
-class IssueSchema(Schema):
+class IssueSchema(DirectDump):
     id = fields.Integer()
     client_uuid = fields.String()
     source = fields.String()

@@ -6,6 +6,7 @@ from gridgov import bounded
 from gridgov.areas.crs import CRS_NAMES
 from gridgov.areas.schemas import GeoJSONField
 from gridgov.bounded import HH_MM
+from gridgov.dumping import DirectDump
 from gridgov.markets.rules import describe
 from gridgov.markets.schedule import MISSING_DAY_POLICIES
 from gridgov.refs import Ref, Refs
@@ -92,7 +93,7 @@ class RangeQuerySchema(Schema):
     area = Ref("area")
 
 
-class LunarSchema(Schema):
+class LunarSchema(DirectDump):
     year = fields.Integer()
     month = fields.Integer()
     day = fields.Integer()
@@ -106,13 +107,13 @@ class LunarSchema(Schema):
     )
 
 
-class TeamBriefSchema(Schema):
+class TeamBriefSchema(DirectDump):
     id = fields.Integer()
     name = fields.String()
     assignment_id = fields.Integer()
 
 
-class OccurrenceSchema(Schema):
+class OccurrenceSchema(DirectDump):
     market_id = fields.Integer()
     market_name = fields.String()
     area_id = fields.Integer()

@@ -1,11 +1,12 @@
 from marshmallow import Schema, fields, validate
 
 from gridgov.bounded import HH_MM
+from gridgov.dumping import DirectDump
 from gridgov.notifications.models import CHANNEL_KINDS
 from gridgov.refs import Ref
 
 
-class NotificationSchema(Schema):
+class NotificationSchema(DirectDump):
     id = fields.Integer()
     kind = fields.String()
     subject = fields.String()
