@@ -286,12 +286,18 @@ def compute_occurrences(
 @contextmanager
 def gc_paused():
     """Hold the cyclic garbage collector while hundreds of thousands of dicts are made: they form
-    no cycles, and its repeated passes over them would double the cost. Reference counting still frees."""
+    no cycles, and its repeated passes over them would double the cost. Reference counting still frees.
+
+    On the way out the new objects are moved to the oldest generation unscanned (freeze, then
+    unfreeze); re-enabling alone would make the next allocation scan all of them at once.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if was_enabled:
             gc.enable()
 
@@ -322,39 +328,68 @@ def _exception_entries(own: dict, start: date, end: date, held: set) -> dict[dat
     return entries
 
 
+def _day_plan(days, table: DayTable, clocks: tuple[str, str], lunar_rule: bool) -> list[tuple]:
+    """What each of these days' occurrences repeats for one (rule, hours): date, lunar, start, end."""
+    plan = []
+    for day in days:
+        iso, lunar_dict, offset = table.facts[day]
+        uncertain = lunar_rule and lunar_dict["uncertain"]
+        plan.append((day, iso, lunar_dict, uncertain, iso + clocks[0] + offset, iso + clocks[1] + offset))
+    return plan
+
+
 def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, with_cancelled) -> list[dict]:
     by_day: dict[date, list[dict]] = {day: [] for day, _ in table.days}
     facts, lunar_of = table.facts, table.lunar
     no_teams: list = []
+    # Thousands of markets share a few dozen (rule, hours) pairs and a town's blackouts: each
+    # pair's days and strings, and which of them a set of blackouts closes, are worked out once.
+    plans: dict[tuple, list[tuple]] = {}
+    closures: dict[tuple, dict] = {}
     # Visiting markets by (opening time, id) leaves each day's list already in output order.
     for market in sorted(markets, key=lambda m: (m.start_time, m.id)):
         # Plain locals: ORM attribute access inside the day loop would dominate the cost.
         market_id, name, area_id = market.id, market.name, market.area_id
-        start_clock, end_clock = f"T{market.start_time:%H:%M:%S}", f"T{market.end_time:%H:%M:%S}"
+        clocks = (f"T{market.start_time:%H:%M:%S}", f"T{market.end_time:%H:%M:%S}")
         market_blackouts = blackouts[market_id]
         lunar_rule = market.rule["calendar"] == "lunar"
-        days = [d for d in table.dates(market.rule, market.missing_day) if start <= d <= end]
+        held = table.shared_dates(market.rule, market.missing_day)
         own = by_market.get(market_id)
-        special = _exception_entries(own, start, end, set(days)) if own else {}
+        special = _exception_entries(own, start, end, {d for d in held if start <= d <= end}) if own else {}
         if special:
-            days = sorted(set(days) | set(special))
-        for day in days:
+            days = sorted({d for d in held if start <= d <= end} | set(special))
+            plan = _day_plan(days, table, clocks, lunar_rule)
+        else:
+            key = (id(held), clocks)  # `held` is the table's own tuple for this rule: one id per rule
+            plan = plans.get(key)
+            if plan is None:
+                plan = plans[key] = _day_plan(
+                    (d for d in held if start <= d <= end), table, clocks, lunar_rule
+                )
+        closure = None
+        if market_blackouts:
+            closure_key = (id(plan), tuple(b.id for b, _ in market_blackouts))
+            closure = closures.get(closure_key)
+            if closure is None:
+                closure = closures[closure_key] = {
+                    day: next(b for b, rule in market_blackouts if rule.covers(lunar_of[day]))
+                    for day, *_ in plan
+                    if any(rule.covers(lunar_of[day]) for _, rule in market_blackouts)
+                }
+        for day, iso, lunar_dict, uncertain, start_at, end_at in plan:
             entry = special.get(day) if special else None
             status = "scheduled" if entry is None else entry["status"]
-            if market_blackouts and status == "scheduled":
-                for blackout, blackout_rule in market_blackouts:
-                    if blackout_rule.covers(lunar_of[day]):
-                        entry = {  # a day moved into the closure keeps where it came from
-                            **(entry or {}),
-                            "status": "cancelled",
-                            "reason": blackout.name,
-                            "blackout_id": blackout.id,
-                        }
-                        status = "cancelled"
-                        break
+            if closure and status == "scheduled" and day in closure:
+                blackout = closure[day]
+                entry = {  # a day moved into the closure keeps where it came from
+                    **(entry or {}),
+                    "status": "cancelled",
+                    "reason": blackout.name,
+                    "blackout_id": blackout.id,
+                }
+                status = "cancelled"
             if status != "scheduled" and not with_cancelled:
                 continue
-            iso, lunar_dict, offset = facts[day]
             item = {
                 "status": status,
                 "market_id": market_id,
@@ -362,9 +397,9 @@ def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, 
                 "area_id": area_id,
                 "date": iso,
                 "lunar": lunar_dict,
-                "uncertain": lunar_rule and lunar_dict["uncertain"],
-                "start": iso + start_clock + offset,
-                "end": iso + end_clock + offset,
+                "uncertain": uncertain,
+                "start": start_at,
+                "end": end_at,
                 "teams": teams.get((market_id, day), no_teams)
                 if teams and status == "scheduled"
                 else no_teams,
