@@ -36,8 +36,10 @@ class MarketSchema(Schema):
     missing_day = fields.String(
         load_default="skip",
         validate=validate.OneOf(MISSING_DAY_POLICIES),
-        metadata={"description": "What to do in a month without the rule day (三十 in a 29-day lunar month, the 31st): "
-            "skip (default), last_day (held on 廿九 / the month's last day) or next_day (held on 初一 / the 1st)"},
+        metadata={
+            "description": "What to do in a month without the rule day (三十 in a 29-day lunar month, the 31st): "
+            "skip (default), last_day (held on 廿九 / the month's last day) or next_day (held on 初一 / the 1st)"
+        },
     )
     start_time = fields.Time(load_default=time(7, 0), format="%H:%M", metadata=HH_MM)
     end_time = fields.Time(load_default=time(12, 0), format="%H:%M", metadata=HH_MM)
@@ -98,7 +100,9 @@ class LunarSchema(Schema):
     month_days = fields.Integer()
     name = fields.String()
     uncertain = fields.Boolean(
-        metadata={"description": "in a month whose start the Hong Kong Observatory flags as uncertain by a day"}
+        metadata={
+            "description": "in a month whose start the Hong Kong Observatory flags as uncertain by a day"
+        }
     )
 
 
@@ -116,7 +120,9 @@ class OccurrenceSchema(Schema):
     lunar = fields.Nested(LunarSchema)
     status = fields.String(metadata={"description": "scheduled, cancelled or moved"})
     uncertain = fields.Boolean(
-        metadata={"description": "a lunar-rule day in a month the Observatory flags: the date may be a day off"}
+        metadata={
+            "description": "a lunar-rule day in a month the Observatory flags: the date may be a day off"
+        }
     )
     start = fields.String()
     end = fields.String()
@@ -124,7 +130,8 @@ class OccurrenceSchema(Schema):
     moved_to = fields.String()
     moved_from = fields.String()
     rule_lunar = fields.Nested(
-        LunarSchema, metadata={"description": "for a day moved here: the lunar date of the rule day it replaces"}
+        LunarSchema,
+        metadata={"description": "for a day moved here: the lunar date of the rule day it replaces"},
     )
     added = fields.Boolean()
     exception_id = fields.Integer()
