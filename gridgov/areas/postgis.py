@@ -18,7 +18,8 @@ import math
 from collections.abc import Iterator, Mapping
 
 from shapely.geometry import shape
-from sqlalchemy import func, literal, literal_column, select, text
+from sqlalchemy import Integer, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -127,18 +128,16 @@ class PostgisIndex:
         return None
 
     def path(self, area: IndexedArea) -> list[IndexedArea]:
-        """The area's ancestors (by parent, as the in-process index follows them) and itself, top down."""
-        chain = select(*_FIELDS, literal(0).label("depth")).where(Area.id == area.id).cte(recursive=True)
-        parent = aliased(Area)
-        chain = chain.union_all(
-            select(
-                parent.id, parent.code, parent.name, parent.level, parent.parent_id, chain.c.depth + 1
-            ).join(chain, parent.id == chain.c.parent_id)
-        )
+        """The area's ancestors and itself, from the top level down: the ids its `path` lists, by
+        primary key in one statement (a recursive walk up `parent_id` plans a scan of every area)."""
+        own = aliased(Area)
+        ids = func.string_to_array(func.btrim(own.path, "/"), "/").cast(ARRAY(Integer))
         rows = db.session.execute(
-            select(chain.c.id, chain.c.code, chain.c.name, chain.c.level, chain.c.parent_id).order_by(
-                chain.c.depth.desc()
-            )
+            select(*_FIELDS)
+            .select_from(own)
+            .join(Area, Area.id == func.any(ids))
+            .where(own.id == area.id)
+            .order_by(func.length(Area.path))
         ).all()
         return [_area(r) for r in rows] or [area]
 
