@@ -402,14 +402,18 @@ def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, 
             continue
         closure = None
         if market_blackouts:
-            closure_key = (id(plan), tuple(b.id for b, _ in market_blackouts))
-            closure = closures.get(closure_key)
+            # Keyed by the shared plan's id: a plan made for one market's exceptions is not kept, so
+            # its id could be reused; its closure is worked out afresh.
+            closure_key = (id(plan), tuple(b.id for b, _ in market_blackouts)) if not special else None
+            closure = closures.get(closure_key) if closure_key else None
             if closure is None:
-                closure = closures[closure_key] = {
+                closure = {
                     day: next(b for b, rule in market_blackouts if rule.covers(lunar_of[day]))
                     for day, *_ in plan
                     if any(rule.covers(lunar_of[day]) for _, rule in market_blackouts)
                 }
+                if closure_key:
+                    closures[closure_key] = closure
         for day, iso, lunar_dict, uncertain, start_at, end_at in plan:
             entry = special.get(day) if special else None
             status = "scheduled" if entry is None else entry["status"]
