@@ -140,6 +140,8 @@ class BaseConfig:
         self.AREA_MAX_VERTICES = _int(env, "GRIDGOV_AREA_MAX_VERTICES", 5000)
         self.AREA_PARENT_TOLERANCE_M = float(env.get("GRIDGOV_AREA_PARENT_TOLERANCE_M") or 1.0)
         self.AREA_OVERLAP_TOLERANCE_M2 = float(env.get("GRIDGOV_AREA_OVERLAP_TOLERANCE_M2") or 1.0)
+        # Above this many areas a worker locates in PostGIS (when present) instead of holding the index.
+        self.LOCATE_IN_PROCESS_MAX_AREAS = _int(env, "GRIDGOV_LOCATE_IN_PROCESS_MAX_AREAS", 200_000)
 
         # Phones: how far outside every micro-grid a report may snap to the nearest one (its GPS
         # accuracy, at least 50 m, at most this), and how far ahead of the server a device clock may run.

@@ -38,6 +38,13 @@ target_db = current_app.extensions["migrate"].db
 # ... etc.
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave out what exists only where PostGIS does (revision 0035): it has no ORM model."""
+    from gridgov.areas.postgis import NOT_IN_METADATA
+
+    return not (reflected and compare_to is None and (type_, name) in NOT_IN_METADATA)
+
+
 def get_metadata():
     if hasattr(target_db, "metadatas"):
         return target_db.metadatas[None]
@@ -84,6 +91,7 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

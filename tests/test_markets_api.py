@@ -274,9 +274,7 @@ def test_calendar_feeds_parse_and_show_cancellations(client, headers, teams, two
     assert client.get(f"{team_url}/calendar.ics?token={token}").status_code == 404
 
 
-def test_check_in_records_inside_and_on_time(
-    app, client, headers, make_user, auth_headers, two_towns, clock
-):
+def test_check_in_records_inside_and_on_time(app, client, headers, make_user, auth_headers, two_towns, clock):
     zone = {
         "type": "FeatureCollection",
         "features": [
@@ -318,3 +316,36 @@ def test_check_in_records_inside_and_on_time(
         == 409
     )
     assert date(2026, 12, 2).isoweekday() == 3
+
+
+def test_markets_sharing_a_rule_keep_their_own_towns_closures_and_exceptions(
+    client, make_user, auth_headers, two_towns
+):
+    """Same rule and hours in two towns: only the town with a Spring Festival closure loses its
+    days, and one market's own cancellation touches no other market."""
+    leader = make_user(roles=["staff"], areas=[two_towns["D"]])
+    headers = auth_headers(leader)
+    closed, open_a, open_b = (
+        create_market(client, headers, two_towns[area], rule="逢二", name=name)
+        for area, name in (("CA", "甲"), ("CB", "乙"), ("CB", "丙"))
+    )
+    blackout = {
+        "area_id": two_towns["TA"].id,
+        "name": "春节休市",
+        "start": {"month": 12, "day": 25},
+        "end": {"month": 1, "day": 5},
+    }
+    assert client.post("/api/v1/market-blackouts", json=blackout, headers=headers).status_code == 201
+    # 2027-02-07 is 正月初二 (a 逢二 day inside the closure); 2027-02-17 is 正月十二, after it.
+    cancel = {"action": "cancel", "date": "2027-02-17", "reason": "修路"}
+    assert (
+        client.post(f"/api/v1/markets/{open_b['id']}/exceptions", json=cancel, headers=headers).status_code
+        == 201
+    )
+    days = client.get("/api/v1/market-days?from=2027-02-01&to=2027-02-28", headers=headers).get_json()
+    status = {(d["market_name"], d["date"]): d["status"] for d in days}
+    assert status[("甲", "2027-02-07")] == "cancelled"
+    assert status[("乙", "2027-02-07")] == "scheduled" and status[("丙", "2027-02-07")] == "scheduled"
+    assert status[("甲", "2027-02-17")] == "scheduled" and status[("乙", "2027-02-17")] == "scheduled"
+    assert status[("丙", "2027-02-17")] == "cancelled"
+    assert {d["market_id"] for d in days} == {closed["id"], open_a["id"], open_b["id"]}

@@ -6,11 +6,13 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+from flask import current_app
 from shapely.geometry import shape
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from gridgov.areas.crs import to_wgs84
 from gridgov.areas.models import Area, AreaIndexVersion
+from gridgov.areas.postgis import PostgisIndex, has_geom_column
 from gridgov.areas.scope import is_global
 from gridgov.areas.spatial import IndexedArea, SpatialIndex
 from gridgov.auth.models import User, UserArea, UserRole
@@ -35,9 +37,13 @@ def _current_version() -> str:
     return db.session.scalar(select(AreaIndexVersion.stamp).where(AreaIndexVersion.id == 1)) or ""
 
 
-def _build_index() -> SpatialIndex:
+def _build_index() -> SpatialIndex | PostgisIndex:
+    """In process, unless the zone is larger than the configured limit and PostGIS can answer instead."""
+    limit = current_app.config["LOCATE_IN_PROCESS_MAX_AREAS"]
+    if has_geom_column() and db.session.scalar(select(func.count()).select_from(Area)) > limit:
+        return PostgisIndex()
     rows = db.session.execute(
-        select(Area.id, Area.code, Area.name, Area.level, Area.parent_id, Area.geometry)
+        select(Area.id, Area.code, Area.name, Area.level, Area.parent_id, Area.geometry).order_by(Area.id)
     ).all()
     return SpatialIndex(
         [
@@ -50,7 +56,7 @@ def _build_index() -> SpatialIndex:
     )
 
 
-def spatial_index() -> SpatialIndex:
+def spatial_index() -> SpatialIndex | PostgisIndex:
     """This process's index, rebuilt when another process (or this one) changed areas."""
     key = db.engine.url.render_as_string(hide_password=True)
     version = _current_version()
@@ -98,7 +104,10 @@ def _outside_every_area(index: SpatialIndex, lon: float, lat: float, error=NotFo
     nearest = index.nearest(lon, lat)
     if not nearest:
         return error(
-            Msg("该位置不在任何网格内，且尚无微网格。", "The point is inside no area and there are no micro-grids.")
+            Msg(
+                "该位置不在任何网格内，且尚无微网格。",
+                "The point is inside no area and there are no micro-grids.",
+            )
         )
     area, distance = nearest
     return error(

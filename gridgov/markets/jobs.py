@@ -15,7 +15,7 @@ from gridgov.auth.models import User, UserArea, UserRole
 from gridgov.extensions import db
 from gridgov.markets.feeds import market_title
 from gridgov.markets.models import Market, PatrolTeamMember
-from gridgov.markets.services import compute_occurrences
+from gridgov.markets.services import among, ancestor_paths, compute_occurrences
 from gridgov.notifications.models import Notification
 from gridgov.notifications.outbox import Draft
 from gridgov.timeutil import LOCAL_TZ
@@ -43,22 +43,26 @@ def _staff_by_path() -> dict[str, set[int]]:
 
 def _responsible_staff(area_path: str, staff: dict[str, set[int]]) -> set[int]:
     """Staff assigned to the market's area or any area above it."""
-    parts = area_path.strip("/").split("/")
     result: set[int] = set()
-    for i in range(1, len(parts) + 1):
-        result |= staff.get("/" + "/".join(parts[:i]) + "/", set())
+    for path in ancestor_paths(area_path):
+        result |= staff.get(path, set())
     return result
 
 
 class _Recipients:
-    def __init__(self):
+    def __init__(self, area_ids: set[int]):
         self.staff = _staff_by_path()
         self.members: dict[int, set[int]] = defaultdict(set)
         for team_id, user_id in db.session.execute(
             select(PatrolTeamMember.team_id, PatrolTeamMember.user_id)
         ):
             self.members[team_id].add(user_id)
-        self.paths = dict(db.session.execute(select(Area.id, Area.path)).all())
+        # Only the markets' own areas: a province has a million micro-grids no reminder goes to.
+        self.paths = dict(
+            db.session.execute(
+                select(Area.id, Area.path).where(among(Area.id, area_ids, select(Market.area_id)))
+            ).all()
+        )
 
     def of(self, occurrence: dict) -> set[int]:
         people = _responsible_staff(self.paths[occurrence["area_id"]], self.staff)
@@ -95,8 +99,19 @@ def market_reminder_drafts(now: datetime) -> list[Draft]:
                 slots[day].append((kind, due))
     if not slots:
         return []
-    markets = list(db.session.scalars(select(Market).where(Market.active.is_(True))))
-    recipients = _Recipients()
+    # Rows, not entities: the occurrence computation reads only these columns, of every market.
+    markets = db.session.execute(
+        select(
+            Market.id,
+            Market.name,
+            Market.area_id,
+            Market.rule,
+            Market.missing_day,
+            Market.start_time,
+            Market.end_time,
+        ).where(Market.active.is_(True))
+    ).all()
+    recipients = _Recipients({m.area_id for m in markets})
     drafts = []
     for day, kinds in slots.items():
         for occ in compute_occurrences(markets, day, day, with_cancelled=False):
@@ -130,7 +145,7 @@ def market_correction_drafts(now: datetime) -> list[Draft]:
             select(Market).where(Market.id.in_({d["market_id"] for d in data_of.values()}))
         )
     }
-    recipients = _Recipients()
+    recipients = _Recipients({m.area_id for m in markets.values()})
     drafts = []
     for subject, people in sent.items():
         data = data_of[subject]

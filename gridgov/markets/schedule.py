@@ -48,9 +48,13 @@ class DayTable:
         self.gregorian_month_ends: dict[int, list[date]] = defaultdict(list)  # month length → last days
         # First days of months that follow a short one (the month before may lie outside the range).
         self.after_lunar_short_month: list[date] = []
-        self.gregorian_month_starts: dict[int, list[date]] = defaultdict(list)  # previous month's length → 1sts
+        self.gregorian_month_starts: dict[int, list[date]] = defaultdict(
+            list
+        )  # previous month's length → 1sts
         # Per-day facts every occurrence repeats, computed once: ISO date, lunar dict, UTC offset.
         self.facts: dict[date, tuple[str, dict, str]] = {}
+        # Thousands of markets share a few dozen rules: each rule's dates are computed once.
+        self._dates: dict[tuple, tuple[date, ...]] = {}
         for day, lunar in self.days:
             offset = datetime.combine(day, time(12), LOCAL_TZ).strftime("%z")
             self.facts[day] = (day.isoformat(), lunar.as_dict(), f"{offset[:3]}:{offset[3:]}")
@@ -69,6 +73,17 @@ class DayTable:
 
     def dates(self, rule: dict, missing_day: str = "skip") -> list[date]:
         """The dates in the table's range on which a market with this rule is held, in order."""
+        return list(self.shared_dates(rule, missing_day))
+
+    def shared_dates(self, rule: dict, missing_day: str = "skip") -> tuple[date, ...]:
+        """`dates`, as one tuple per (rule, missing-day policy) that every caller shares."""
+        key = (rule["calendar"], tuple(rule.get("days") or rule.get("weekdays") or ()), missing_day)
+        found = self._dates.get(key)
+        if found is None:
+            found = self._dates[key] = tuple(sorted(self._held(rule, missing_day)))
+        return found
+
+    def _held(self, rule: dict, missing_day: str) -> set[date]:
         found: set[date] = set()
         if rule["calendar"] == "weekly":
             for weekday in rule["weekdays"]:
@@ -93,4 +108,4 @@ class DayTable:
                 for length, firsts in self.gregorian_month_starts.items():
                     if any(d > length for d in days):
                         found.update(firsts)
-        return sorted(found)
+        return found

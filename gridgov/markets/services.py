@@ -221,22 +221,44 @@ def blackouts_query(user: User):
     )
 
 
+WIDE_IN = 500  # beyond this many ids, one subquery and a filter in Python beat thousands of binds
+
+
+def among(column, ids: set[int], superset):
+    """`column IN ids`; for many ids `column IN (superset)`, whose extra rows the caller drops."""
+    return column.in_(ids) if len(ids) <= WIDE_IN else column.in_(superset)
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """An area's path and each shorter prefix: the paths of its ancestors ("/1/", "/1/4/", "/1/4/9/")."""
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+
+
 def _blackouts_for(markets: list[Market]) -> dict[int, list[tuple[MarketBlackout, LunarBlackout]]]:
     """Blackouts of each market's town or district (an ancestor of, or the same as, its area)."""
     paths = dict(
-        db.session.execute(select(Area.id, Area.path).where(Area.id.in_({m.area_id for m in markets}))).all()
+        db.session.execute(
+            select(Area.id, Area.path).where(
+                among(Area.id, {m.area_id for m in markets}, select(Market.area_id))
+            )
+        ).all()
     )
-    rows = db.session.execute(
-        select(MarketBlackout, Area.path).join(Area, Area.id == MarketBlackout.area_id)
-    ).all()
-    result: dict[int, list] = {}
-    for market in markets:
-        result[market.id] = [
-            (b, LunarBlackout((b.start_month, b.start_day), (b.end_month, b.end_day)))
-            for b, path in rows
-            if paths[market.area_id].startswith(path)
-        ]
-    return result
+    by_path: dict[str, list] = {}
+    for blackout, path in db.session.execute(
+        select(MarketBlackout, Area.path)
+        .join(Area, Area.id == MarketBlackout.area_id)
+        .order_by(MarketBlackout.id)
+    ):
+        rule = LunarBlackout(
+            (blackout.start_month, blackout.start_day), (blackout.end_month, blackout.end_day)
+        )
+        by_path.setdefault(path, []).append((blackout, rule))
+    of_area: dict[int, list] = {}  # markets of one village share its blackouts
+    for area_id in {m.area_id for m in markets}:
+        found = [b for path in ancestor_paths(paths[area_id]) for b in by_path.get(path, ())]
+        of_area[area_id] = sorted(found, key=lambda pair: pair[0].id)
+    return {market.id: of_area[market.area_id] for market in markets}
 
 
 def compute_occurrences(
@@ -245,11 +267,12 @@ def compute_occurrences(
     """Every occurrence of these markets in [start, end], by date then market, with status and teams."""
     if not markets:
         return []
-    ids = [m.id for m in markets]
+    ids = {m.id for m in markets}
+    every_market = select(Market.id)
     exceptions = list(
         db.session.scalars(
             select(MarketException).where(
-                MarketException.market_id.in_(ids),
+                among(MarketException.market_id, ids, every_market),
                 ((MarketException.date >= start) & (MarketException.date <= end))
                 | ((MarketException.new_date >= start) & (MarketException.new_date <= end)),
             )
@@ -266,13 +289,16 @@ def compute_occurrences(
         )
         .join(PatrolTeam, PatrolTeam.id == MarketAssignment.team_id)
         .where(
-            MarketAssignment.market_id.in_(ids), MarketAssignment.date >= start, MarketAssignment.date <= end
+            among(MarketAssignment.market_id, ids, every_market),
+            MarketAssignment.date >= start,
+            MarketAssignment.date <= end,
         )
         .order_by(PatrolTeam.name)
     ):
         teams.setdefault((row.market_id, row.date), []).append(
             {"id": row.id, "name": row.name, "assignment_id": row.assignment_id}
         )
+    exceptions = [e for e in exceptions if e.market_id in ids]
     extra = [e.new_date for e in exceptions if e.new_date] + [e.date for e in exceptions]
     table = DayTable(min([start, *extra]), max([end, *extra]))
     blackouts = _blackouts_for(markets)
@@ -286,12 +312,18 @@ def compute_occurrences(
 @contextmanager
 def gc_paused():
     """Hold the cyclic garbage collector while hundreds of thousands of dicts are made: they form
-    no cycles, and its repeated passes over them would double the cost. Reference counting still frees."""
+    no cycles, and its repeated passes over them would double the cost. Reference counting still frees.
+
+    On the way out the new objects are moved to the oldest generation unscanned (freeze, then
+    unfreeze); re-enabling alone would make the next allocation scan all of them at once.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if was_enabled:
             gc.enable()
 
@@ -322,39 +354,80 @@ def _exception_entries(own: dict, start: date, end: date, held: set) -> dict[dat
     return entries
 
 
+def _day_plan(days, table: DayTable, clocks: tuple[str, str], lunar_rule: bool) -> list[tuple]:
+    """What each of these days' occurrences repeats for one (rule, hours): date, lunar, start, end."""
+    plan = []
+    for day in days:
+        iso, lunar_dict, offset = table.facts[day]
+        uncertain = lunar_rule and lunar_dict["uncertain"]
+        plan.append((day, iso, lunar_dict, uncertain, iso + clocks[0] + offset, iso + clocks[1] + offset))
+    return plan
+
+
 def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, with_cancelled) -> list[dict]:
     by_day: dict[date, list[dict]] = {day: [] for day, _ in table.days}
     facts, lunar_of = table.facts, table.lunar
     no_teams: list = []
+    # Thousands of markets share a few dozen (rule, hours) pairs and a town's blackouts: each
+    # pair's days and strings, and which of them a set of blackouts closes, are worked out once.
+    plans: dict[tuple, list[tuple]] = {}
+    closures: dict[tuple, dict] = {}
+    hours: dict[tuple, tuple[str, str]] = {}
     # Visiting markets by (opening time, id) leaves each day's list already in output order.
     for market in sorted(markets, key=lambda m: (m.start_time, m.id)):
         # Plain locals: ORM attribute access inside the day loop would dominate the cost.
         market_id, name, area_id = market.id, market.name, market.area_id
-        start_clock, end_clock = f"T{market.start_time:%H:%M:%S}", f"T{market.end_time:%H:%M:%S}"
+        clocks = hours.get((market.start_time, market.end_time))
+        if clocks is None:
+            clocks = hours[market.start_time, market.end_time] = (
+                f"T{market.start_time:%H:%M:%S}",
+                f"T{market.end_time:%H:%M:%S}",
+            )
         market_blackouts = blackouts[market_id]
         lunar_rule = market.rule["calendar"] == "lunar"
-        days = [d for d in table.dates(market.rule, market.missing_day) if start <= d <= end]
+        held = table.shared_dates(market.rule, market.missing_day)
         own = by_market.get(market_id)
-        special = _exception_entries(own, start, end, set(days)) if own else {}
+        special = _exception_entries(own, start, end, {d for d in held if start <= d <= end}) if own else {}
         if special:
-            days = sorted(set(days) | set(special))
-        for day in days:
+            days = sorted({d for d in held if start <= d <= end} | set(special))
+            plan = _day_plan(days, table, clocks, lunar_rule)
+        else:
+            key = (id(held), clocks)  # `held` is the table's own tuple for this rule: one id per rule
+            plan = plans.get(key)
+            if plan is None:
+                plan = plans[key] = _day_plan(
+                    (d for d in held if start <= d <= end), table, clocks, lunar_rule
+                )
+        if not plan:
+            continue
+        closure = None
+        if market_blackouts:
+            # Keyed by the shared plan's id: a plan made for one market's exceptions is not kept, so
+            # its id could be reused; its closure is worked out afresh.
+            closure_key = (id(plan), tuple(b.id for b, _ in market_blackouts)) if not special else None
+            closure = closures.get(closure_key) if closure_key else None
+            if closure is None:
+                closure = {
+                    day: next(b for b, rule in market_blackouts if rule.covers(lunar_of[day]))
+                    for day, *_ in plan
+                    if any(rule.covers(lunar_of[day]) for _, rule in market_blackouts)
+                }
+                if closure_key:
+                    closures[closure_key] = closure
+        for day, iso, lunar_dict, uncertain, start_at, end_at in plan:
             entry = special.get(day) if special else None
             status = "scheduled" if entry is None else entry["status"]
-            if market_blackouts and status == "scheduled":
-                for blackout, blackout_rule in market_blackouts:
-                    if blackout_rule.covers(lunar_of[day]):
-                        entry = {  # a day moved into the closure keeps where it came from
-                            **(entry or {}),
-                            "status": "cancelled",
-                            "reason": blackout.name,
-                            "blackout_id": blackout.id,
-                        }
-                        status = "cancelled"
-                        break
+            if closure and status == "scheduled" and day in closure:
+                blackout = closure[day]
+                entry = {  # a day moved into the closure keeps where it came from
+                    **(entry or {}),
+                    "status": "cancelled",
+                    "reason": blackout.name,
+                    "blackout_id": blackout.id,
+                }
+                status = "cancelled"
             if status != "scheduled" and not with_cancelled:
                 continue
-            iso, lunar_dict, offset = facts[day]
             item = {
                 "status": status,
                 "market_id": market_id,
@@ -362,9 +435,9 @@ def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, 
                 "area_id": area_id,
                 "date": iso,
                 "lunar": lunar_dict,
-                "uncertain": lunar_rule and lunar_dict["uncertain"],
-                "start": iso + start_clock + offset,
-                "end": iso + end_clock + offset,
+                "uncertain": uncertain,
+                "start": start_at,
+                "end": end_at,
                 "teams": teams.get((market_id, day), no_teams)
                 if teams and status == "scheduled"
                 else no_teams,

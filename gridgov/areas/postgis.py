@@ -1,0 +1,166 @@
+"""Locating in PostgreSQL with PostGIS, for zones too large to hold in every worker's memory.
+
+The geometry lives in `areas.geom`, a column PostgreSQL itself computes from the GeoJSON the app
+stores (`GENERATED ALWAYS AS … STORED`) with a GiST index: every writer — the services, a bulk
+COPY, a restore — keeps it in step with `areas.geometry` without a trigger or a second write
+path. It exists only where the `postgis` extension could be created, so it is kept out of the
+ORM metadata (`migrations/env.py` leaves it, its index and PostGIS's own table out of
+`flask db check`); SQLite and PostgreSQL without PostGIS keep the in-process index.
+
+`PostgisIndex` answers the same three questions as `spatial.SpatialIndex` with the same rules: the
+border rule (interior first, then the smallest code), the ancestors by parent, and the nearest
+micro-grid measured with the same geodesic `distance_m` over the same candidates (ties by id).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+
+from shapely.geometry import shape
+from sqlalchemy import Integer, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
+
+from gridgov.areas.geometry import degrees_for_metres, distance_m
+from gridgov.areas.models import Area
+from gridgov.areas.spatial import LEVELS_DEEPEST_FIRST, IndexedArea
+from gridgov.extensions import db
+
+COLUMN_DDL = (
+    "ALTER TABLE areas ADD COLUMN IF NOT EXISTS geom geometry(Geometry, 4326) GENERATED ALWAYS AS "
+    "(ST_SetSRID(ST_GeomFromGeoJSON(geometry::text), 4326)) STORED"
+)
+INDEX_DDL = "CREATE INDEX IF NOT EXISTS ix_areas_geom ON areas USING gist (geom)"
+# What PostGIS adds that the ORM does not describe: `flask db check` must not offer to drop it.
+NOT_IN_METADATA = {("column", "geom"), ("index", "ix_areas_geom"), ("table", "spatial_ref_sys")}
+
+_geom = literal_column("areas.geom")
+_FIELDS = (Area.id, Area.code, Area.name, Area.level, Area.parent_id)
+
+
+def _point(lon: float, lat: float):
+    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+
+
+def install(connection: Connection) -> bool:
+    """Create the extension (if it may), the generated column and its GiST index; False without PostGIS."""
+    if connection.dialect.name != "postgresql":
+        return False
+    if connection.scalar(text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")) is None:
+        return False
+    with connection.begin_nested() as savepoint:  # no right to create it: carry on without
+        try:
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        except Exception:  # noqa: BLE001 — any refusal means "no PostGIS here"
+            savepoint.rollback()
+            return False
+    connection.execute(text(COLUMN_DDL))
+    connection.execute(text(INDEX_DDL))
+    return True
+
+
+def uninstall(connection: Connection) -> None:
+    """Drop the column and its index (the extension stays: other databases' objects may use it)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("ALTER TABLE areas DROP COLUMN IF EXISTS geom"))
+
+
+def has_geom_column() -> bool:
+    """Whether this database locates with PostGIS at all."""
+    if db.engine.dialect.name != "postgresql":
+        return False
+    found = db.session.scalar(
+        text(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = 'areas' AND column_name = 'geom'"
+        )
+    )
+    return found is not None
+
+
+def _area(row) -> IndexedArea:
+    return IndexedArea(row.id, row.code, row.name, row.level, row.parent_id)
+
+
+class _AreasById(Mapping):
+    """`index.by_id[area_id]` for callers written against the in-process index."""
+
+    def __getitem__(self, area_id: int) -> IndexedArea:
+        row = db.session.execute(select(*_FIELDS).where(Area.id == area_id)).one_or_none()
+        if row is None:
+            raise KeyError(area_id)
+        return _area(row)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(db.session.scalars(select(Area.id).order_by(Area.id)))
+
+    def __len__(self) -> int:
+        return db.session.scalar(select(func.count()).select_from(Area)) or 0
+
+
+class PostgisIndex:
+    """The spatial index's questions, answered by PostgreSQL's GiST index on `areas.geom`."""
+
+    def __init__(self):
+        self.by_id = _AreasById()
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+    def locate(self, lon: float, lat: float) -> IndexedArea | None:
+        """The deepest area covering the point, by the border rule of `spatial`; None when outside all."""
+        point = _point(lon, lat)
+        rows = db.session.execute(
+            select(*_FIELDS, func.ST_ContainsProperly(_geom, point).label("inside")).where(
+                func.ST_Intersects(_geom, point)
+            )
+        ).all()
+        for level in LEVELS_DEEPEST_FIRST:
+            hits = [r for r in rows if r.level == level]
+            if not hits:
+                continue
+            if len(hits) == 1:
+                return _area(hits[0])
+            inside = [r for r in hits if r.inside]
+            return min((_area(r) for r in (inside or hits)), key=lambda a: a.code)
+        return None
+
+    def path(self, area: IndexedArea) -> list[IndexedArea]:
+        """The area's ancestors and itself, from the top level down: the ids its `path` lists, by
+        primary key in one statement (a recursive walk up `parent_id` plans a scan of every area)."""
+        own = aliased(Area)
+        ids = func.string_to_array(func.btrim(own.path, "/"), "/").cast(ARRAY(Integer))
+        rows = db.session.execute(
+            select(*_FIELDS)
+            .select_from(own)
+            .join(Area, Area.id == func.any(ids))
+            .where(own.id == area.id)
+            .order_by(func.length(Area.path))
+        ).all()
+        return [_area(r) for r in rows] or [area]
+
+    def nearest(self, lon: float, lat: float, level: str = "micro_grid") -> tuple[IndexedArea, float] | None:
+        """The nearest area of a level and its geodesic distance in metres (as `SpatialIndex.nearest`)."""
+        point = _point(lon, lat)
+        of_level = select(*_FIELDS, Area.geometry).where(
+            Area.level == level, _geom.is_not(None), ~func.ST_IsEmpty(_geom)
+        )
+        # Planar nearest (the GiST index's KNN order) is the first guess, as in the in-process tree.
+        first = db.session.execute(of_level.order_by(_geom.op("<->")(point), Area.id).limit(1)).one_or_none()
+        if first is None:
+            return None
+        guess_m = distance_m(lon, lat, shape(first.geometry))
+        reach = degrees_for_metres(guess_m * 1.01 + 1.0, lat)
+        if not math.isfinite(reach):
+            return None
+        candidates = db.session.execute(
+            of_level.where(_geom.op("&&")(func.ST_Expand(point, reach))).order_by(Area.id)
+        ).all()
+        best = min(
+            ((distance_m(lon, lat, shape(r.geometry)), r.id, r) for r in candidates),
+            default=(guess_m, first.id, first),
+            key=lambda t: (t[0], t[1]),
+        )
+        return _area(best[2]), best[0]
