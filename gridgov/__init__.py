@@ -80,6 +80,7 @@ def _remove_session(exc: BaseException | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     from gridgov.audit.services import install_audit_hook
+    from gridgov.issues.summary import install_summary_hook
 
     db.init_app(app)
     # Flask-SQLAlchemy's own teardown lets a failed rollback escape (PostgreSQL restarting): the
@@ -108,6 +109,7 @@ def register_extensions(app: Flask) -> None:
         if "PAGINATION" in registry:
             registry["PAGINATION"] = pagination_header
     install_audit_hook()
+    install_summary_hook()
 
 
 def register_blueprints(app: Flask) -> None:
@@ -154,7 +156,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from gridgov.commands import calendar_cli, scheduler_cli, seed_cli, users_cli
+    from gridgov.commands import calendar_cli, scheduler_cli, seed_cli, stats_cli, users_cli
 
-    for group in (users_cli, seed_cli, scheduler_cli, calendar_cli):
+    for group in (users_cli, seed_cli, scheduler_cli, calendar_cli, stats_cli):
         app.cli.add_command(group)
