@@ -17,7 +17,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 seed_cli = AppGroup("seed", help="Load data.")
 scheduler_cli = AppGroup("scheduler", help="Run the scheduler process.")
 calendar_cli = AppGroup("calendar", help="The working calendar (days off and 调休 working days).")
-stats_cli = AppGroup("stats", help="The daily summary the figures read.")
+stats_cli = AppGroup("stats", help="The daily summary the figures read and the counts the lists read.")
 
 
 @users_cli.command("create")
@@ -126,9 +126,9 @@ def calendar_show_command(year):
 
 @stats_cli.command("rebuild")
 def stats_rebuild_command():
-    """Recount the daily summary of the figures from the issues table (one transaction)."""
-    from gridgov.issues.summary import rebuild
+    """Recount the figures' daily summary and the lists' per-area counts from the issues (one transaction)."""
+    from gridgov.issues import counts, summary
 
     with db.engine.begin() as connection:
-        rows = rebuild(connection)
-    click.echo(f"daily figures rebuilt: {rows} summary rows")
+        rows, count_rows = summary.rebuild(connection), counts.rebuild(connection)
+    click.echo(f"daily figures rebuilt: {rows} summary rows; issue counts: {count_rows} rows")

@@ -1,5 +1,6 @@
-"""The daily summary the figures read stays exact: after random moves through the API it equals a
-full recount of the issues table, and `stats rebuild` makes the same rows again."""
+"""The daily summary the figures read (and the per-area counts the lists read) stay exact: after
+random moves through the API they equal a full recount of the issues table, and `stats rebuild`
+makes the same rows again."""
 # ruff: noqa: F811 - `world` is test_issues' fixture, taken as a parameter
 
 import random
@@ -11,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from gridgov.extensions import db
-from gridgov.issues import workflow
+from gridgov.issues import counts, workflow
+from gridgov.issues.counts import IssueCount
 from gridgov.issues.summary import COUNTERS, KEYS, IssueDailyFigures, recount
 from tests.test_issues import POINT_A, POINT_B, act, photo, report, world  # noqa: F401 - fixture
 
@@ -86,6 +88,12 @@ def test_summary_equals_a_recount_after_random_moves(client, world, town_staff, 
     expected = recounted()
     assert sum(c["due"] for c in expected.values()) > 10
     assert summary_rows() == expected
+    kept_counts = {
+        (r.area_id, r.status, r.category_id): {"n": r.n} for r in db.session.scalars(select(IssueCount))
+    }
+    assert {key: counts for key, counts in kept_counts.items() if counts["n"]} == counts.recount(
+        db.session.connection()
+    )
 
 
 def test_figures_endpoint_reads_the_summary(client, world, clock):

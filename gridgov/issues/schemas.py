@@ -169,7 +169,9 @@ class IssueQuerySchema(Schema):
     overdue = fields.Boolean(allow_none=True)
     bbox = fields.String(
         validate=validate.Regexp(rf"^{_DEG},{_DEG},{_DEG},{_DEG}$"),
-        metadata={"description": "west,south,east,north in WGS-84 decimal degrees; west <= east, south <= north"},
+        metadata={
+            "description": "west,south,east,north in WGS-84 decimal degrees; west <= east, south <= north"
+        },
     )
     since = bounded.AwareDateTime(metadata={"description": "Received at or after"})
     until = bounded.AwareDateTime(metadata={"description": "Received before"})
@@ -179,6 +181,14 @@ class IssueQuerySchema(Schema):
         metadata={
             "description": "nearest / address: reports placed at the nearest micro-grid or by their "
             "address alone, to be confirmed"
+        },
+    )
+    after = fields.Integer(
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={
+            "description": "Keyset paging: the issues after this one in the list's order (newest first, "
+            "ids below it). Pass the `next_after` of the last X-Pagination; such a page is not counted: "
+            "its X-Pagination holds page_size and, when more follow, next_after"
         },
     )
     format = fields.String(
@@ -246,7 +256,9 @@ class SyncResultSchema(Schema):
     status = fields.Integer()
     issue_id = fields.Integer()
     message = fields.Method("localized_message", metadata={"description": "Why the item was refused"})
-    errors = fields.Method("localized_errors", metadata={"description": "Field errors by location, then field"})
+    errors = fields.Method(
+        "localized_errors", metadata={"description": "Field errors by location, then field"}
+    )
     nearest_micro_grid = fields.Dict(metadata={"description": "Outside every area: the nearest micro-grid"})
     distance_m = fields.Float(metadata={"description": "Outside every area: distance to it in metres"})
 

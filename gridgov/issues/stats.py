@@ -24,16 +24,16 @@ from collections import Counter, defaultdict
 from datetime import datetime, time, timedelta
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import func, or_, select
 
 from gridgov import bounded
 from gridgov.areas.models import Area
-from gridgov.areas.scope import area_id_in_scope, is_global
+from gridgov.areas.scope import area_id_in_scope
 from gridgov.areas.services import get_area
 from gridgov.auth.models import User
 from gridgov.extensions import db
 from gridgov.issues.models import Category, Department, Issue
-from gridgov.issues.queries import AREA_ROLES, visible
+from gridgov.issues.queries import AREA_ROLES, outside_areas, visible
 from gridgov.issues.summary import COUNTERS, EXCLUDED, SOURCE, IssueDailyFigures, add, contribution
 from gridgov.refs import Ref
 from gridgov.spreadsheets import Column, workbook
@@ -163,21 +163,11 @@ def _summary_totals(user: User, query: dict, group: str) -> dict:
     }
 
 
-def _outside_areas(user: User):
-    """The issues the user sees that the summary part does not count: his own, his department's and
-    those of no area or of areas out of his scope (nothing for an admin)."""
-    if is_global(user):
-        return false()
-    if not _area_scoped(user):
-        return visible(user)
-    return and_(visible(user), or_(Issue.area_id.is_(None), ~area_id_in_scope(user, Issue.area_id)))
-
-
 def _live_totals(user: User, query: dict, group: str, start: datetime, end: datetime) -> dict:
     """{group value: Counter} counted from the issues rows the summary part leaves out."""
     attribute = {"grid": "area_id", "community": "area_id", "worker": "reporter_id"}.get(group, group + "_id")
     statement = select(*(getattr(Issue, name) for name in SOURCE)).where(
-        _outside_areas(user),
+        outside_areas(user),
         Issue.status.not_in(EXCLUDED),
         or_(Issue.received_at.between(start, end), (Issue.deadline >= start) & (Issue.deadline < end)),
         *_in_area(Issue.area_id, user, query),

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import Connection, Date, Integer, event, inspect, select
+from sqlalchemy import Connection, Date, Integer, Table, event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -111,45 +111,43 @@ def add(totals: dict, parts, sign: int = 1) -> None:
             bucket[name] += sign * n
 
 
-def _insert(connection: Connection):
-    return pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-
-
-def apply(connection: Connection, totals: dict) -> None:
-    """Upsert the deltas {key: Counter} into the summary, in key order (no deadlock between flushes)."""
-    rows = []
-    for key in sorted(totals):
-        counts = totals[key]
-        if any(counts.values()):
-            rows.append({**dict(zip(KEYS, key, strict=True)), **{name: counts[name] for name in COUNTERS}})
+def upsert(connection: Connection, table: Table, keys: tuple, counters: tuple, totals: dict) -> None:
+    """Add the deltas {key tuple: Counter} to `table`'s counters: `n = n + excluded.n`, in key order
+    (two flushes touching the same rows take them in the same order, so they cannot deadlock)."""
+    rows = [
+        {**dict(zip(keys, key, strict=True)), **{name: totals[key][name] for name in counters}}
+        for key in sorted(totals)
+        if any(totals[key].values())
+    ]
     if not rows:
         return
-    insert = _insert(connection)(IssueDailyFigures.__table__)
+    insert = (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
     statement = insert.on_conflict_do_update(
-        index_elements=list(KEYS),
-        set_={
-            name: getattr(IssueDailyFigures.__table__.c, name) + getattr(insert.excluded, name)
-            for name in COUNTERS
-        },
+        index_elements=list(keys),
+        set_={name: table.c[name] + insert.excluded[name] for name in counters},
     )
     for start in range(0, len(rows), 1000):
         connection.execute(statement, rows[start : start + 1000])
 
 
-class _Before:
-    """An issue's SOURCE fields as they were before this flush (the committed values)."""
+def apply(connection: Connection, totals: dict) -> None:
+    """Upsert the deltas {key: Counter} into the daily summary."""
+    upsert(connection, IssueDailyFigures.__table__, KEYS, COUNTERS, totals)
 
-    def __init__(self, issue: Issue):
+
+class Before:
+    """An issue's `names` fields as they were before this flush (the committed values)."""
+
+    def __init__(self, issue: Issue, names: tuple = SOURCE):
         state = inspect(issue)
-        for name in SOURCE:
+        for name in names:
             history = state.attrs[name].history
-            value = history.deleted[0] if history.deleted else getattr(issue, name)
-            setattr(self, name, value)
+            setattr(self, name, history.deleted[0] if history.deleted else getattr(issue, name))
 
 
-def _changed(issue: Issue) -> bool:
+def changed(issue: Issue, names: tuple = SOURCE) -> bool:
     state = inspect(issue)
-    return any(state.attrs[name].history.has_changes() for name in SOURCE)
+    return any(state.attrs[name].history.has_changes() for name in names)
 
 
 def _after_flush(session: Session, flush_context) -> None:
@@ -158,12 +156,12 @@ def _after_flush(session: Session, flush_context) -> None:
         if isinstance(issue, Issue):
             add(totals, contribution(issue))
     for issue in session.dirty:
-        if isinstance(issue, Issue) and _changed(issue):
-            add(totals, contribution(_Before(issue)), -1)
+        if isinstance(issue, Issue) and changed(issue):
+            add(totals, contribution(Before(issue)), -1)
             add(totals, contribution(issue))
     for issue in session.deleted:
         if isinstance(issue, Issue):
-            add(totals, contribution(_Before(issue)), -1)
+            add(totals, contribution(Before(issue)), -1)
     if totals:
         apply(session.connection(), totals)
 

@@ -1,4 +1,5 @@
-"""issue daily figures: the summary the figures read, per local day, area, category, department and worker
+"""issue daily figures and counts: the summary the figures read, per local day, area, category,
+department and worker; the per-area counts by status and category the issue lists' totals read
 
 Revision ID: 0036
 Revises: 0025
@@ -34,11 +35,21 @@ def upgrade():
         sa.Column('reworked_3_plus', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('day', 'area_id', 'category_id', 'department_id', 'worker_id', name=op.f('pk_issue_daily_figures')),
     )
-    # the backfill: the same recount `flask stats rebuild` makes
-    from gridgov.issues.summary import rebuild
+    op.create_table(
+        'issue_counts',
+        sa.Column('area_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('category_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('n', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('area_id', 'status', 'category_id', name=op.f('pk_issue_counts')),
+    )
+    # the backfill: the same recounts `flask stats rebuild` makes
+    from gridgov.issues import counts, summary
 
-    rebuild(op.get_bind())
+    summary.rebuild(op.get_bind())
+    counts.rebuild(op.get_bind())
 
 
 def downgrade():
+    op.drop_table('issue_counts')
     op.drop_table('issue_daily_figures')
