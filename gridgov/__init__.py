@@ -80,6 +80,8 @@ def _remove_session(exc: BaseException | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     from gridgov.audit.services import install_audit_hook
+    from gridgov.issues.counts import install_counts_hook
+    from gridgov.issues.summary import install_summary_hook
 
     db.init_app(app)
     # Flask-SQLAlchemy's own teardown lets a failed rollback escape (PostgreSQL restarting): the
@@ -101,13 +103,16 @@ def register_extensions(app: Flask) -> None:
     api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
     # X-Pagination carries JSON text; an OpenAPI 3.0 header value is a string, so say so.
     pagination_header = {
-        "description": "JSON object: total, total_pages, first_page, last_page, page, previous_page, next_page",
+        "description": "JSON object: total, total_pages, first_page, last_page, page, previous_page, next_page; "
+        "next_after (the cursor of the next keyset page, when more follow)",
         "schema": {"type": "string"},
     }
     for registry in (api.spec.components.headers, api.spec.components.headers_lazy):
         if "PAGINATION" in registry:
             registry["PAGINATION"] = pagination_header
     install_audit_hook()
+    install_summary_hook()
+    install_counts_hook()
 
 
 def register_blueprints(app: Flask) -> None:
@@ -154,7 +159,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from gridgov.commands import calendar_cli, scheduler_cli, seed_cli, users_cli
+    from gridgov.commands import calendar_cli, scheduler_cli, seed_cli, stats_cli, users_cli
 
-    for group in (users_cli, seed_cli, scheduler_cli, calendar_cli):
+    for group in (users_cli, seed_cli, scheduler_cli, calendar_cli, stats_cli):
         app.cli.add_command(group)

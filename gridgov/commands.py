@@ -1,4 +1,5 @@
-"""Command-line groups: `users create`, `seed demo`, `scheduler run`, `calendar import` / `show`."""
+"""Command-line groups: `users create`, `seed demo`, `scheduler run`, `calendar import` / `show`,
+`stats rebuild`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 seed_cli = AppGroup("seed", help="Load data.")
 scheduler_cli = AppGroup("scheduler", help="Run the scheduler process.")
 calendar_cli = AppGroup("calendar", help="The working calendar (days off and 调休 working days).")
+stats_cli = AppGroup("stats", help="The daily summary the figures read and the counts the lists read.")
 
 
 @users_cli.command("create")
@@ -120,3 +122,13 @@ def calendar_show_command(year):
         click.echo(f"{label}:")
         for entry in schedule[key]:
             click.echo(f"  {entry['day'].isoformat()} {entry['day']:%a} {entry['name']}")
+
+
+@stats_cli.command("rebuild")
+def stats_rebuild_command():
+    """Recount the figures' daily summary and the lists' per-area counts from the issues (one transaction)."""
+    from gridgov.issues import counts, summary
+
+    with db.engine.begin() as connection:
+        rows, count_rows = summary.rebuild(connection), counts.rebuild(connection)
+    click.echo(f"daily figures rebuilt: {rows} summary rows; issue counts: {count_rows} rows")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 
 from gridgov.areas.models import Area
-from gridgov.areas.scope import area_id_in_scope, is_global
+from gridgov.areas.scope import area_id_in_scope, is_global, scope_paths
 from gridgov.areas.services import get_area
 from gridgov.auth.models import ROLES, User
 from gridgov.errors import NotFound
 from gridgov.extensions import db
 from gridgov.issues.catalogue import user_department_ids
+from gridgov.issues.counts import EVERYWHERE, count_in
 from gridgov.issues.models import Category, Issue, IssueEvent, Whistle
 from gridgov.timeutil import utcnow
 from gridgov.workflow import for_update as lock
@@ -70,7 +71,53 @@ def issues_query(user: User, filters: dict):
         query = query.where(Issue.market_id == filters["market"])
     if filters.get("located_by"):
         query = query.where(Issue.located_by == filters["located_by"])
+    if filters.get("after"):
+        query = query.where(Issue.id < filters["after"])
     return query
+
+
+def outside_areas(user: User) -> ColumnElement[bool]:
+    """The issues the user sees beyond the areas in his scope: his own, his department's and those
+    of no area or of an area out of scope (none for an admin; all a department member sees)."""
+    if is_global(user):
+        return false()
+    if not user.has_role(*AREA_ROLES):
+        return visible(user)
+    return and_(visible(user), or_(Issue.area_id.is_(None), ~area_id_in_scope(user, Issue.area_id)))
+
+
+COUNTED_FILTERS = {"status", "category", "area", "format"}  # the filters the per-area counts answer
+
+
+def issues_count(user: User, filters: dict) -> int | None:
+    """The list's total from the per-area counts (`counts.py`), a few rows whatever the number of
+    issues; None when a filter or the user's kind of scope needs the rows counted."""
+    if {name for name, value in filters.items() if value is not None} - COUNTED_FILTERS:
+        return None
+    if not is_global(user) and not user.has_role(*AREA_ROLES):
+        return None  # a department member's list is not an area's
+    statuses = filters.get("status")
+    categories = None
+    if filters.get("category"):
+        categories = list(
+            db.session.scalars(select(Category.id).where(Category.code.in_(filters["category"])))
+        )
+    if filters.get("area"):
+        return count_in([get_area(user, filters["area"]).id], statuses, categories)  # all within scope
+    if is_global(user):
+        return count_in([EVERYWHERE], statuses, categories)
+    paths = scope_paths(user)
+    roots = [
+        area_id
+        for area_id, path in db.session.execute(select(Area.id, Area.path).where(Area.path.in_(paths)))
+        if not any(path != other and path.startswith(other) for other in paths)
+    ]
+    outside = select(func.count()).select_from(Issue).where(outside_areas(user))
+    if statuses:
+        outside = outside.where(Issue.status.in_(statuses))
+    if categories is not None:
+        outside = outside.where(Issue.category_id.in_(categories))
+    return count_in(roots, statuses, categories) + db.session.scalar(outside)
 
 
 def timeline(user: User, issue_id: int) -> list[IssueEvent]:

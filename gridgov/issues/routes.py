@@ -26,7 +26,7 @@ from gridgov.issues.schemas import (
     WhistleSchema,
 )
 from gridgov.issues.stats import StatsQuerySchema, StatsRowSchema
-from gridgov.pagination import Blueprint, paginate
+from gridgov.pagination import Blueprint, keyset_page, paginate
 
 blp = Blueprint(
     "issues", __name__, url_prefix="/api/v1", description="Grid issues: report, dispatch, fix, verify"
@@ -41,6 +41,10 @@ def _with_duplicates(issue):
         for d in submission.possible_duplicates(issue)
     ]
     return issue
+
+
+def _issue_id(issue) -> int:
+    return issue.id
 
 
 @blp.route("/issues")
@@ -68,8 +72,15 @@ class Issues(MethodView):
         """Issues in scope, filtered; format=geojson gives a FeatureCollection, xlsx a spreadsheet."""
         user = current_user()
         select_ = queries.issues_query(user, query)
+        if query["format"] == "json" and query.get("after"):
+            return keyset_page(select_, pagination_parameters, cursor=_issue_id)
         if query["format"] == "json":
-            return paginate(select_, pagination_parameters)
+            return paginate(
+                select_,
+                pagination_parameters,
+                count=lambda: queries.issues_count(user, query),
+                cursor=_issue_id,
+            )
         issues = stats.bounded(select_)
         pagination_parameters.item_count = len(issues)
         if query["format"] == "geojson":

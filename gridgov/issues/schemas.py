@@ -183,6 +183,14 @@ class IssueQuerySchema(Schema):
             "address alone, to be confirmed"
         },
     )
+    after = fields.Integer(
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={
+            "description": "Keyset paging: the issues after this one in the list's order (newest first, "
+            "ids below it). Pass the `next_after` of the last X-Pagination; such a page is not counted: "
+            "its X-Pagination holds page_size and, when more follow, next_after"
+        },
+    )
     format = fields.String(
         load_default="json",
         validate=validate.OneOf(["json", "geojson", "xlsx"]),

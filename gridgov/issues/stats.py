@@ -20,20 +20,22 @@ Rates are fractions rounded to 4 places (0.9372 = 93.72%), null when the denomin
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, time, timedelta
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from gridgov import bounded
 from gridgov.areas.models import Area
+from gridgov.areas.scope import area_id_in_scope
 from gridgov.areas.services import get_area
 from gridgov.auth.models import User
 from gridgov.extensions import db
 from gridgov.issues.models import Category, Department, Issue
-from gridgov.issues.queries import visible
+from gridgov.issues.queries import AREA_ROLES, outside_areas, visible
 from gridgov.issues.states import NOT_CASES, IssueState
+from gridgov.issues.summary import COUNTERS, SOURCE, IssueDailyFigures, add, contribution
 from gridgov.refs import Ref
 from gridgov.spreadsheets import Column, workbook
 from gridgov.timeutil import LOCAL_TZ
@@ -99,7 +101,7 @@ def evaluation_rates(
     return _ratio(closed, base), _ratio(closed_on_time, base)
 
 
-def _group_keys(group_by: str, rows) -> dict:
+def _group_keys(group_by: str) -> dict:
     """Map each row's grouping value to (key, name)."""
     if group_by in ("grid", "community"):
         areas = {
@@ -123,92 +125,117 @@ def _group_keys(group_by: str, rows) -> dict:
     }
 
 
-def issue_figures(user: User, query: dict) -> list[dict]:
-    start = datetime.combine(query["from_"], time(0), LOCAL_TZ)
-    end = datetime.combine(query["to"] + timedelta(days=1), time(0), LOCAL_TZ)
+def _in_area(column, user: User, query: dict) -> list:
+    """WHERE clauses keeping `column` (an area id) to the requested area's subtree."""
+    if not query.get("area"):
+        return []
+    area = get_area(user, query["area"])
+    return [column.in_(select(Area.id).where(Area.path.startswith(area.path, autoescape=True)))]
+
+
+def _area_scoped(user: User) -> bool:
+    return user.has_role(*AREA_ROLES)
+
+
+def _summary_totals(user: User, query: dict, group: str) -> dict:
+    """{group value: Counter} from the daily summary, over the issues of the areas in scope."""
+    if not _area_scoped(user):
+        return {}
+    table = IssueDailyFigures
+    column = {
+        "grid": table.area_id,
+        "community": table.area_id,
+        "department": table.department_id,
+        "category": table.category_id,
+        "worker": table.worker_id,
+    }[group]
+    statement = (
+        select(column, *(func.sum(getattr(table, name)) for name in COUNTERS))
+        .where(
+            table.day.between(query["from_"], query["to"]),
+            area_id_in_scope(user, table.area_id),
+            *_in_area(table.area_id, user, query),
+        )
+        .group_by(column)
+    )
+    return {
+        row[0] or None: Counter(dict(zip(COUNTERS, row[1:], strict=True)))
+        for row in db.session.execute(statement)
+    }
+
+
+def _live_totals(user: User, query: dict, group: str, start: datetime, end: datetime) -> dict:
+    """{group value: Counter} counted from the issues rows the summary part leaves out."""
+    attribute = {"grid": "area_id", "community": "area_id", "worker": "reporter_id"}.get(group, group + "_id")
+    statement = select(*(getattr(Issue, name) for name in SOURCE)).where(
+        outside_areas(user),
+        Issue.status.not_in(NOT_CASES),
+        or_(Issue.received_at.between(start, end), (Issue.deadline >= start) & (Issue.deadline < end)),
+        *_in_area(Issue.area_id, user, query),
+    )
+    totals: dict = defaultdict(Counter)
+    for row in db.session.execute(statement):
+        parts = [
+            (key, counts) for key, counts in contribution(row) if query["from_"] <= key[0] <= query["to"]
+        ]
+        add(totals, [(getattr(row, attribute), counts) for _, counts in parts])
+    return totals
+
+
+def _handling_hours(user: User, query: dict, group: str, start: datetime, end: datetime) -> dict:
+    """{group value: [hours]} over the closed issues due in the period (a median does not add up)."""
     column = {
         "grid": Issue.area_id,
         "community": Issue.area_id,
         "department": Issue.department_id,
         "category": Issue.category_id,
         "worker": Issue.reporter_id,
-    }[query["group_by"]]
-    select_ = select(
-        column.label("group"),
-        Issue.received_at,
-        Issue.status,
-        Issue.closed_at,
-        Issue.deadline,
-        Issue.deadline_provisional,
-        Issue.closed_on_time,
-        Issue.rework_count,
-        Issue.reopen_count,
-    ).where(
+    }[group]
+    statement = select(column, Issue.received_at, Issue.closed_at).where(
         visible(user),
-        Issue.status.not_in(NOT_CASES),
-        or_(
-            Issue.received_at.between(start, end),
-            (Issue.deadline >= start) & (Issue.deadline < end) & Issue.deadline_provisional.is_(False),
-        ),
+        Issue.status == IssueState.CLOSED,
+        Issue.deadline_provisional.is_(False),
+        Issue.deadline >= start,
+        Issue.deadline < end,
+        *_in_area(Issue.area_id, user, query),
     )
-    if query.get("area"):
-        area = get_area(user, query["area"])
-        select_ = select_.where(
-            Issue.area_id.in_(select(Area.id).where(Area.path.startswith(area.path, autoescape=True)))
-        )
-    rows = db.session.execute(select_).all()
-    keys = _group_keys(query["group_by"], rows)
-    acc: dict = defaultdict(
-        lambda: {
-            "reported": 0,
-            "due": 0,
-            "deferred": 0,
-            "closed": 0,
-            "closed_on_time": 0,
-            "rework_count": 0,
-            "reworked": 0,
-            "reworked_3_plus": 0,
-            "hours": [],
-        }
-    )
-    for row in rows:
-        bucket = acc[keys.get(row.group, (None, None))]
-        if start <= row.received_at < end:
-            bucket["reported"] += 1
-        if row.deadline is None or row.deadline_provisional or not start <= row.deadline < end:
-            continue
-        bucket["due"] += 1
-        if row.status == IssueState.DEFERRED:
-            bucket["deferred"] += 1
-            continue
-        sent_back = row.rework_count + row.reopen_count
-        bucket["rework_count"] += sent_back
-        bucket["reworked"] += 1 if sent_back else 0
-        bucket["reworked_3_plus"] += 1 if sent_back >= 3 else 0
-        if row.status == IssueState.CLOSED:
-            bucket["closed"] += 1
-            bucket["closed_on_time"] += 1 if row.closed_on_time else 0
-            bucket["hours"].append((row.closed_at - row.received_at).total_seconds() / 3600)
+    hours: dict = defaultdict(list)
+    for value, received_at, closed_at in db.session.execute(statement):
+        hours[value].append((closed_at - received_at).total_seconds() / 3600)
+    return hours
+
+
+def issue_figures(user: User, query: dict) -> list[dict]:
+    """The figures' rows: the counts from the daily summary (the areas in scope) plus a count of the
+    few issues the user sees outside them; the median from the closed issues themselves."""
+    start = datetime.combine(query["from_"], time(0), LOCAL_TZ)
+    end = datetime.combine(query["to"] + timedelta(days=1), time(0), LOCAL_TZ)
+    group = query["group_by"]
+    by_value: dict = defaultdict(Counter)
+    for totals in (_summary_totals(user, query, group), _live_totals(user, query, group, start, end)):
+        for value, counts in totals.items():
+            by_value[value].update(counts)
+    keys = _group_keys(group)
+    acc: dict = defaultdict(lambda: {"counts": Counter(), "hours": []})
+    for value, counts in by_value.items():
+        if counts["reported"] or counts["due"]:
+            acc[keys.get(value, (None, None))]["counts"].update(counts)
+    for value, hours in _handling_hours(user, query, group, start, end).items():
+        acc[keys.get(value, (None, None))]["hours"].extend(hours)
     result = []
     for (key, name), b in sorted(acc.items(), key=lambda item: (item[0][0] is None, item[0][0] or "")):
+        c = b["counts"]
         closure_rate, on_time_rate = evaluation_rates(
-            b["due"], b["deferred"], b["closed"], b["closed_on_time"]
+            c["due"], c["deferred"], c["closed"], c["closed_on_time"]
         )
         result.append(
             {
                 "key": key,
                 "name": name,
-                "reported": b["reported"],
-                "due": b["due"],
-                "deferred": b["deferred"],
-                "closed": b["closed"],
+                **{name_: c[name_] for name_ in COUNTERS},
                 "closure_rate": closure_rate,
-                "closed_on_time": b["closed_on_time"],
                 "on_time_rate": on_time_rate,
-                "rework_count": b["rework_count"],
-                "reworked": b["reworked"],
-                "reworked_3_plus": b["reworked_3_plus"],
-                "rework_rate": _ratio(b["reworked"], b["due"] - b["deferred"]),
+                "rework_rate": _ratio(c["reworked"], c["due"] - c["deferred"]),
                 "median_handling_hours": round(statistics.median(b["hours"]), 2) if b["hours"] else None,
             }
         )

@@ -1,0 +1,198 @@
+"""The daily summary the figures read: per (local day, area, category, department, worker) counters.
+
+Each issue adds to the counters from its current columns only (see `contribution`): +1 `reported`
+on the local day it was received, and on the local day of its started deadline +1 `due` and the
+rest of the evaluation formulas (`deferred`, `closed`, `closed_on_time`, rework). Rejected and
+merged issues add nothing. So the summary is kept exact by an `after_flush` listener: for every
+issue inserted, changed or deleted in a flush, it adds the new contribution and subtracts the old
+one, in the flush's own transaction, whichever code (workflow, seeding, a test) moved the issue.
+Additions are upserts `n = n + excluded.n`, so concurrent moves on PostgreSQL never lose a count
+(no read-modify-write), and rows are touched in key order so two flushes cannot deadlock.
+
+No figure here depends on "now": `overdue` is not one of the evaluation figures; the median of
+handling hours is not additive and stays a query over the issues (see `stats.py`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime
+
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import Connection, Date, Integer, Table, event, inspect, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from gridgov.extensions import db
+from gridgov.issues.models import Issue
+from gridgov.issues.states import NOT_CASES, IssueState
+from gridgov.timeutil import LOCAL_TZ
+
+KEYS = ("day", "area_id", "category_id", "department_id", "worker_id")
+COUNTERS = (
+    "reported",
+    "due",
+    "deferred",
+    "closed",
+    "closed_on_time",
+    "rework_count",
+    "reworked",
+    "reworked_3_plus",
+)
+# the Issue columns a contribution reads; a flush that changes none of them leaves the summary alone
+SOURCE = (
+    "status",
+    "received_at",
+    "deadline",
+    "deadline_provisional",
+    "area_id",
+    "category_id",
+    "department_id",
+    "reporter_id",
+    "closed_on_time",
+    "rework_count",
+    "reopen_count",
+)
+
+
+class IssueDailyFigures(db.Model):
+    """One summary row; a missing area, department or worker is stored as 0 (a key, not a reference),
+    because NULLs in a primary key could never meet in `ON CONFLICT`."""
+
+    __tablename__ = "issue_daily_figures"
+    __audit__ = False
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    area_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    worker_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reported: Mapped[int] = mapped_column(default=0)
+    due: Mapped[int] = mapped_column(default=0)
+    deferred: Mapped[int] = mapped_column(default=0)
+    closed: Mapped[int] = mapped_column(default=0)
+    closed_on_time: Mapped[int] = mapped_column(default=0)
+    rework_count: Mapped[int] = mapped_column(default=0)
+    reworked: Mapped[int] = mapped_column(default=0)
+    reworked_3_plus: Mapped[int] = mapped_column(default=0)
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def contribution(issue) -> list[tuple[tuple, dict]]:
+    """What one issue (an Issue, a row or a dict-like with the SOURCE fields) adds: [(key, counters)]."""
+    if issue.status in NOT_CASES:
+        return []
+    keys = (issue.area_id or 0, issue.category_id, issue.department_id or 0, issue.reporter_id or 0)
+    parts = [((local_day(issue.received_at), *keys), {"reported": 1})]
+    if issue.deadline is not None and not issue.deadline_provisional:
+        counts = {"due": 1}
+        if issue.status == IssueState.DEFERRED:
+            counts["deferred"] = 1
+        else:
+            sent_back = issue.rework_count + issue.reopen_count
+            counts.update(
+                rework_count=sent_back, reworked=int(sent_back > 0), reworked_3_plus=int(sent_back >= 3)
+            )
+            if issue.status == IssueState.CLOSED:
+                counts.update(closed=1, closed_on_time=int(bool(issue.closed_on_time)))
+        parts.append(((local_day(issue.deadline), *keys), counts))
+    return parts
+
+
+def add(totals: dict, parts, sign: int = 1) -> None:
+    """Add (or with sign=-1 subtract) contributions into {key: Counter}."""
+    for key, counts in parts:
+        bucket = totals[key]
+        for name, n in counts.items():
+            bucket[name] += sign * n
+
+
+def upsert(connection: Connection, table: Table, keys: tuple, counters: tuple, totals: dict) -> None:
+    """Add the deltas {key tuple: Counter} to `table`'s counters: `n = n + excluded.n`, in key order
+    (two flushes touching the same rows take them in the same order, so they cannot deadlock)."""
+    rows = [
+        {**dict(zip(keys, key, strict=True)), **{name: totals[key][name] for name in counters}}
+        for key in sorted(totals)
+        if any(totals[key].values())
+    ]
+    if not rows:
+        return
+    insert = (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + insert.excluded[name] for name in counters},
+    )
+    for start in range(0, len(rows), 1000):
+        connection.execute(statement, rows[start : start + 1000])
+
+
+def apply(connection: Connection, totals: dict) -> None:
+    """Upsert the deltas {key: Counter} into the daily summary."""
+    upsert(connection, IssueDailyFigures.__table__, KEYS, COUNTERS, totals)
+
+
+class Before:
+    """An issue's `names` fields as they were before this flush (the committed values)."""
+
+    def __init__(self, issue: Issue, names: tuple = SOURCE):
+        state = inspect(issue)
+        for name in names:
+            history = state.attrs[name].history
+            setattr(self, name, history.deleted[0] if history.deleted else getattr(issue, name))
+
+
+def changed(issue: Issue, names: tuple = SOURCE) -> bool:
+    state = inspect(issue)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    totals: dict = defaultdict(Counter)
+    for issue in session.new:
+        if isinstance(issue, Issue):
+            add(totals, contribution(issue))
+    for issue in session.dirty:
+        if isinstance(issue, Issue) and changed(issue):
+            add(totals, contribution(Before(issue)), -1)
+            add(totals, contribution(issue))
+    for issue in session.deleted:
+        if isinstance(issue, Issue):
+            add(totals, contribution(Before(issue)), -1)
+    if totals:
+        apply(session.connection(), totals)
+
+
+def install_summary_hook() -> None:
+    """Keep the summary in every flush of the app's session class (idempotent)."""
+    if not event.contains(FlaskSession, "after_flush", _after_flush):
+        event.listen(FlaskSession, "after_flush", _after_flush)
+    for name in SOURCE:  # load the old value even when a column is set while expired
+        attribute = getattr(Issue, name)
+        if not event.contains(attribute, "set", _keep_old_value):
+            event.listen(attribute, "set", _keep_old_value, active_history=True)
+
+
+def _keep_old_value(target, value, oldvalue, initiator):
+    return value
+
+
+def recount(connection: Connection, chunk: int = 20_000) -> dict:
+    """The summary as a full recount of the issues table would make it: {key: Counter}."""
+    columns = [getattr(Issue.__table__.c, name) for name in SOURCE]
+    totals: dict = defaultdict(Counter)
+    result = connection.execute(select(*columns).execution_options(yield_per=chunk))
+    for row in result:
+        add(totals, contribution(row))
+    return totals
+
+
+def rebuild(connection: Connection) -> int:
+    """Empty the summary and fill it again from the issues (the backfill); returns its row count."""
+    connection.execute(IssueDailyFigures.__table__.delete())
+    totals = recount(connection)
+    apply(connection, totals)
+    return sum(1 for counts in totals.values() if any(counts.values()))

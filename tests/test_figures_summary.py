@@ -1,0 +1,157 @@
+"""The daily summary the figures read (and the per-area counts the lists read) stay exact: after
+random moves through the API they equal a full recount of the issues table, and `stats rebuild`
+makes the same rows again."""
+# ruff: noqa: F811 - `world` is test_issues' fixture, taken as a parameter
+
+import random
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from gridgov.extensions import db
+from gridgov.issues import counts, workflow
+from gridgov.issues.counts import IssueCount
+from gridgov.issues.summary import COUNTERS, KEYS, IssueDailyFigures, recount
+from tests.test_issues import POINT_A, POINT_B, act, photo, report, world  # noqa: F401 - fixture
+
+CATEGORIES = ("INFRA-LIGHT", "ENV-RUBBISH", "MANHOLE")
+
+
+def summary_rows() -> dict:
+    db.session.expire_all()
+    rows = db.session.execute(select(IssueDailyFigures)).scalars()
+    kept = {tuple(getattr(r, k) for k in KEYS): {c: getattr(r, c) for c in COUNTERS} for r in rows}
+    return {key: counts for key, counts in kept.items() if any(counts.values())}
+
+
+def recounted() -> dict:
+    totals = recount(db.session.connection())
+    db.session.rollback()
+    return {key: {c: counts[c] for c in COUNTERS} for key, counts in totals.items() if any(counts.values())}
+
+
+@pytest.fixture
+def town_staff(world, make_user, auth_headers):
+    """A staff member over the whole district, who may move the issues of both towns."""
+    world["h"]["staff_d"] = auth_headers(make_user(roles=["staff"], areas=[world["areas"]["D"]]), "en")
+    return world
+
+
+def move(client, world, rng, issue_id: int, status: str, ids: list[int]) -> None:
+    """One random move the state allows, made by whoever may make it."""
+    h, cg = world["h"], world["cg"]
+    choices = {
+        "reported": [("accept", {}), ("reject", {"note": "x"}), ("dispatch", {"department_id": cg.id})],
+        "accepted": [("dispatch", {"department_id": cg.id})],
+        "dispatched": [("start", {}), ("fix", None), ("defer", {"note": "x"})],
+        "in_progress": [("fix", None), ("defer", {"note": "x"}), ("dispatch", {"department_id": cg.id})],
+        "deferred": [("resume", {})],
+        "fixed": [("verify", {"result": "pass"}), ("verify", {"result": "fail"})],
+        "closed": [("reopen", {"note": "x"})],
+    }.get(status, [])
+    if status in workflow.RULES["merge"].sources and len(ids) > 1 and rng.random() < 0.05:
+        choices = [("merge", {"into_id": rng.choice([i for i in ids if i != issue_id])})]
+    if not choices:
+        return
+    action, data = rng.choice(choices)
+    who = "staff_d"
+    if action in ("start", "fix"):
+        who = "dept"
+        data = {"note": "done", "photos": [photo(client, h["dept"])]} if action == "fix" else data
+    response = act(client, h[who], issue_id, action, **data)
+    assert response.status_code in (200, 409), response.get_json()  # 409: the merge target was merged
+
+
+def test_summary_equals_a_recount_after_random_moves(client, world, town_staff, clock):
+    rng = random.Random(22)
+    clock.set(datetime(2026, 3, 2, 1, tzinfo=UTC))
+    ids: list[int] = []
+    for step in range(160):
+        clock.advance(hours=rng.choice([1, 5, 17, 30]))  # moves land on many local days, some late
+        if step % 3 == 0 or not ids:
+            worker = rng.choice(["worker_a", "worker_b"])
+            point = POINT_A if worker == "worker_a" else POINT_B
+            response, _ = report(client, world["h"][worker], point=point, category=rng.choice(CATEGORIES))
+            assert response.status_code == 201
+            ids.append(response.get_json()["id"])
+            continue
+        issue_id = rng.choice(ids)
+        status = client.get(f"/api/v1/issues/{issue_id}", headers=world["h"]["leader"]).get_json()["status"]
+        move(client, world, rng, issue_id, status, ids)
+    statuses = Counter(
+        client.get(f"/api/v1/issues/{i}", headers=world["h"]["leader"]).get_json()["status"] for i in ids
+    )
+    assert {"closed", "merged", "deferred", "in_progress"} <= set(statuses)  # the moves went far
+    expected = recounted()
+    assert sum(c["due"] for c in expected.values()) > 10
+    assert summary_rows() == expected
+    kept_counts = {
+        (r.area_id, r.status, r.category_id): {"n": r.n} for r in db.session.scalars(select(IssueCount))
+    }
+    assert {key: counts for key, counts in kept_counts.items() if counts["n"]} == counts.recount(
+        db.session.connection()
+    )
+
+
+def test_figures_endpoint_reads_the_summary(client, world, clock):
+    clock.set(datetime(2026, 3, 2, 1, tzinfo=UTC))
+    response, _ = report(client, world["h"]["worker_a"])
+    issue_id = response.get_json()["id"]
+    act(client, world["h"]["staff_a"], issue_id, "dispatch", department_id=world["cg"].id)
+    query = {"from": "2026-03-01", "to": "2026-03-31", "group_by": "category"}
+    before = client.get("/api/v1/stats/issues", query_string=query, headers=world["h"]["leader"]).get_json()
+    assert [(r["key"], r["reported"], r["due"]) for r in before] == [("INFRA-LIGHT", 1, 1)]
+    table = IssueDailyFigures.__table__
+    db.session.execute(table.update().where(table.c.due > 0).values(due=table.c.due + 4))
+    db.session.commit()
+    after = client.get("/api/v1/stats/issues", query_string=query, headers=world["h"]["leader"]).get_json()
+    assert after[0]["due"] == 5  # the figure is the summary's, not a count of the issues
+
+
+def test_stats_rebuild_makes_the_summary_again(app, client, world, clock):
+    clock.set(datetime(2026, 3, 2, 1, tzinfo=UTC))
+    for point in (POINT_A, POINT_B, POINT_A):
+        response, _ = report(client, world["h"]["worker_a"], point=point)
+        act(
+            client, world["h"]["staff_a"], response.get_json()["id"], "dispatch", department_id=world["cg"].id
+        )
+    kept = summary_rows()
+    db.session.execute(IssueDailyFigures.__table__.delete())
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["stats", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "summary rows" in result.output
+    assert summary_rows() == kept == recounted()
+
+
+def test_concurrent_moves_lose_no_count(app, client, world, clock, database_url):
+    """Two threads dispatch and close issues that share every summary row at once."""
+    clock.set(datetime(2026, 3, 2, 1, tzinfo=UTC))
+    ids = []
+    for _ in range(12):
+        response, _ = report(client, world["h"]["worker_a"])
+        ids.append(response.get_json()["id"])
+    statuses = []
+
+    def work(mine):
+        with app.app_context():
+            local = app.test_client()
+            for issue_id in mine:
+                for action, data in (
+                    ("dispatch", {"department_id": world["cg"].id}),
+                    ("defer", {"note": "x"}),
+                ):
+                    statuses.append(act(local, world["h"]["staff_a"], issue_id, action, **data).status_code)
+
+    threads = [threading.Thread(target=work, args=(ids[n::2],)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 24
+    rows = summary_rows()
+    assert sum(c["deferred"] for c in rows.values()) == 12
+    assert rows == recounted()
