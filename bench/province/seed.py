@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench.province import issues, points
 from bench.province.areas import seed_areas
 from bench.province.context import Context, Stage
 from bench.province.markets import seed_markets
@@ -19,12 +20,26 @@ from bench.province.people import seed_people
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# In order; a stage may use what the ones before it put in the context. The lead adds
-# province-figures' stages here (issues over five years, patrol points over a week).
+
+def seed_issues(conn: psycopg.Connection, ctx: Context) -> None:
+    """10,000,000 issues over five years at scale 1, with their daily summary and per-area counts."""
+    found = issues.context_from_database(conn)
+    issues.stage(conn, {**found, "issues": round(10_000_000 * ctx.scale), "seed": ctx.seed})
+
+
+def seed_points(conn: psycopg.Connection, ctx: Context) -> None:
+    """20,000,000 patrol points over a week at scale 1."""
+    found = issues.context_from_database(conn)
+    points.stage(conn, {**found, "points": round(20_000_000 * ctx.scale), "seed": ctx.seed})
+
+
+# In order; a stage may use what the ones before it put in the context.
 STAGES: list[Stage] = [
     Stage("areas", seed_areas),
     Stage("people", seed_people),
     Stage("markets", seed_markets),
+    Stage("issues", seed_issues),
+    Stage("points", seed_points),
 ]
 
 
