@@ -2,7 +2,6 @@ import uuid
 
 from flask import Response, current_app, request, send_file
 from flask.views import MethodView
-from marshmallow import ValidationError
 
 from gridgov.auth.security import auth_required, current_user
 from gridgov.errors import Invalid, PayloadTooLarge
@@ -32,14 +31,6 @@ blp = Blueprint(
 )
 REPORTERS = ("grid_worker", "staff", "patrol")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _with_duplicates(issue):
-    issue._duplicates = [
-        {"id": d.id, "status": d.status, "received_at": d.received_at.isoformat()}
-        for d in submission.possible_duplicates(issue)
-    ]
-    return issue
 
 
 @blp.route("/issues")
@@ -89,8 +80,8 @@ class Issues(MethodView):
     )
     def post(self, body):
         """Report a problem from a phone; a retry with the same client_uuid returns the same issue."""
-        issue, created = submission.submit(current_user(), body)
-        return _with_duplicates(issue), 201 if created else 200
+        done = submission.submit(current_user(), body)
+        return done, 201 if done.created else 200
 
 
 @blp.route("/sync/issues")
@@ -101,14 +92,7 @@ class SyncIssues(MethodView):
     @blp.response(200, SyncResultSchema(many=True))
     def post(self, body):
         """Up to 50 reports recorded offline; one result per item, each stored or refused on its own."""
-
-        def load(raw):
-            try:
-                return IssueCreateSchema().load(raw)
-            except ValidationError as exc:
-                raise Invalid(Msg("字段有误。", "Invalid fields."), errors={"json": exc.messages}) from exc
-
-        return submission.sync_batch(current_user(), body["items"], load)
+        return submission.sync_batch(current_user(), body["items"])
 
 
 @blp.route("/issues/<int:issue_id>")

@@ -2,10 +2,12 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, vali
 
 from gridgov import bounded
 from gridgov.areas.crs import CRS_NAMES
+from gridgov.errors import Invalid
 from gridgov.http import request_memo
 from gridgov.i18n import request_language, translate_field_errors
 from gridgov.issues import queries
 from gridgov.issues.models import LEVELS, LOCATED_BY, STATUSES
+from gridgov.issues.submission import INVALID_FIELDS, OfflineReport, Submission
 from gridgov.issues.workflow import RULES, allowed_actions
 from gridgov.refs import Ref, Refs
 
@@ -152,11 +154,21 @@ class IssueSchema(Schema):
         )
 
 
-class IssueCreatedSchema(IssueSchema):
-    possible_duplicates = fields.Method("duplicates")
+class DuplicateSchema(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    received_at = fields.DateTime()
 
-    def duplicates(self, issue):
-        return getattr(issue, "_duplicates", [])
+
+class IssueCreatedSchema(IssueSchema):
+    """The answer to a report: dumps a `Submission`, its issue and the issue's possible duplicates."""
+
+    possible_duplicates = fields.List(fields.Nested(DuplicateSchema), dump_only=True)
+
+    def dump(self, obj: Submission, *, many=None):
+        body = super().dump(obj.issue)
+        body["possible_duplicates"] = DuplicateSchema(many=True).dump(obj.possible_duplicates)
+        return body
 
 
 _DEG = r"-?\d{1,3}(\.\d{1,12})?"
@@ -169,7 +181,9 @@ class IssueQuerySchema(Schema):
     overdue = fields.Boolean(allow_none=True)
     bbox = fields.String(
         validate=validate.Regexp(rf"^{_DEG},{_DEG},{_DEG},{_DEG}$"),
-        metadata={"description": "west,south,east,north in WGS-84 decimal degrees; west <= east, south <= north"},
+        metadata={
+            "description": "west,south,east,north in WGS-84 decimal degrees; west <= east, south <= north"
+        },
     )
     since = bounded.AwareDateTime(metadata={"description": "Received at or after"})
     until = bounded.AwareDateTime(metadata={"description": "Received before"})
@@ -233,8 +247,21 @@ class EventSchema(Schema):
     data = fields.Dict(allow_none=True)
 
 
+class OfflineReportField(fields.Dict):
+    """One item of a batch, loaded on its own: a bad item becomes its own refusal, not the batch's."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> OfflineReport:
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        client_uuid = raw.get("client_uuid")
+        try:
+            return OfflineReport(client_uuid, data=IssueCreateSchema().load(raw))
+        except ValidationError as exc:
+            refusal = Invalid(INVALID_FIELDS, errors={"json": exc.messages})
+            return OfflineReport(client_uuid, refusal=refusal)
+
+
 class SyncSchema(Schema):
-    items = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=50))
+    items = fields.List(OfflineReportField(), required=True, validate=validate.Length(min=1, max=50))
 
 
 class SyncResultSchema(Schema):
@@ -246,7 +273,9 @@ class SyncResultSchema(Schema):
     status = fields.Integer()
     issue_id = fields.Integer()
     message = fields.Method("localized_message", metadata={"description": "Why the item was refused"})
-    errors = fields.Method("localized_errors", metadata={"description": "Field errors by location, then field"})
+    errors = fields.Method(
+        "localized_errors", metadata={"description": "Field errors by location, then field"}
+    )
     nearest_micro_grid = fields.Dict(metadata={"description": "Outside every area: the nearest micro-grid"})
     distance_m = fields.Float(metadata={"description": "Outside every area: distance to it in metres"})
 

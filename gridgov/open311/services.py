@@ -31,7 +31,7 @@ from gridgov.extensions import db
 from gridgov.i18n import Msg
 from gridgov.issues.catalogue import categories_query
 from gridgov.issues.models import OPEN_STATUSES, Category, Department, Issue, IssueEvent
-from gridgov.issues.submission import submit
+from gridgov.issues.submission import Submission, submit
 from gridgov.logs import scrub
 from gridgov.open311.models import Open311Key
 from gridgov.timeutil import utcnow
@@ -167,7 +167,7 @@ def definition(service_code: str) -> dict:
     return {"service_code": category.code, "attributes": ATTRIBUTES}
 
 
-def file_request(form: dict, idempotency_key: str | None) -> tuple[Issue, bool]:
+def file_request(form: dict, idempotency_key: str | None) -> Submission:
     """Turn a POSTed service request into a grid issue (commits)."""
     user, key = _reporter(form.get("api_key"))
     if not form.get("service_code"):
