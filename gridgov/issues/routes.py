@@ -25,12 +25,12 @@ from gridgov.issues.schemas import (
 )
 from gridgov.issues.stats import StatsQuerySchema, StatsRowSchema
 from gridgov.pagination import Blueprint, paginate
+from gridgov.spreadsheets import array_of, json_or_xlsx, xlsx_response
 
 blp = Blueprint(
     "issues", __name__, url_prefix="/api/v1", description="Grid issues: report, dispatch, fix, verify"
 )
 REPORTERS = ("grid_worker", "staff", "patrol")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @blp.route("/issues")
@@ -40,19 +40,11 @@ class Issues(MethodView):
     @blp.response(200, IssueSchema(many=True))
     @blp.paginate()
     @blp.doc(
-        responses={
-            "200": {
-                "description": "OK",
-                "headers": {"X-Pagination": {"$ref": "#/components/headers/PAGINATION"}},
-                "content": {
-                    "application/json": {
-                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}}
-                    },
-                    XLSX: {"schema": {"type": "string", "format": "binary"}},
-                    "application/geo+json": {"schema": {"type": "object"}},
-                },
-            }
-        }
+        responses=json_or_xlsx(
+            array_of("Issue"),
+            headers={"X-Pagination": {"$ref": "#/components/headers/PAGINATION"}},
+            others={"application/geo+json": {"type": "object"}},
+        )
     )
     def get(self, query, pagination_parameters):
         """Issues in scope, filtered; format=geojson gives a FeatureCollection, xlsx a spreadsheet."""
@@ -65,11 +57,7 @@ class Issues(MethodView):
         if query["format"] == "geojson":
             body = queries.as_feature_collection(issues, IssueSchema(many=True).dump)
             return Response(current_app.json.dumps(body), mimetype="application/geo+json")
-        return Response(
-            stats.issues_xlsx(issues),
-            mimetype=XLSX,
-            headers={"Content-Disposition": 'attachment; filename="issues.xlsx"'},
-        )
+        return xlsx_response(stats.issues_xlsx(issues), "issues.xlsx")
 
     @auth_required(*REPORTERS)
     @idempotent
@@ -240,19 +228,7 @@ class IssueStats(MethodView):
     @auth_required("staff", "leader", "department")
     @blp.arguments(StatsQuerySchema, location="query")
     @blp.response(200, StatsRowSchema(many=True))
-    @blp.doc(
-        responses={
-            "200": {
-                "description": "OK",
-                "content": {
-                    "application/json": {
-                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/StatsRow"}}
-                    },
-                    XLSX: {"schema": {"type": "string", "format": "binary"}},
-                },
-            }
-        }
-    )
+    @blp.doc(responses=json_or_xlsx(array_of("StatsRow")))
     def get(self, query):
         """Figures by grid, community, department, category or worker; format=xlsx for a spreadsheet.
 
@@ -267,9 +243,5 @@ class IssueStats(MethodView):
         """
         rows = stats.issue_figures(current_user(), query)
         if query["format"] == "xlsx":
-            return Response(
-                stats.figures_xlsx(rows, query["group_by"]),
-                mimetype=XLSX,
-                headers={"Content-Disposition": 'attachment; filename="issue-figures.xlsx"'},
-            )
+            return xlsx_response(stats.figures_xlsx(rows, query["group_by"]), "issue-figures.xlsx")
         return rows
