@@ -16,7 +16,7 @@ from marshmallow import ValidationError, fields
 from sqlalchemy import select
 
 from gridgov.auth.models import ROLES
-from gridgov.console import routes as console_routes
+from gridgov.console import pages as console_pages
 from gridgov.extensions import db
 from gridgov.issues.models import Department, Issue
 from gridgov.markets.models import PatrolTeam
@@ -61,13 +61,13 @@ def loaded_schemas(app):
         for function in [getattr(cls, m.lower(), None) for m in rule.methods] if cls else [view]:
             for parameter in getattr(function, "_apidoc", {}).get("arguments", {}).get("parameters", []):
                 roots.append(parameter["schema"])
-    source = inspect.getsource(
-        console_routes
-    )  # forms: submit(XSchema(), …), XSchema().load, schema = XSchema()
-    loaded = re.findall(r"submit\((\w+Schema)\(|(\w+Schema)\(\)\.load|schema = (\w+Schema)\(\)", source)
-    names = {name for match in loaded for name in match if name}
-    assert names, "the console's form schemas were not found"
-    roots += [getattr(console_routes, name) for name in sorted(names)]
+    forms = []
+    for module in [getattr(console_pages, name) for name in console_pages.__all__]:
+        source = inspect.getsource(module)  # forms: submit(XSchema(), …), XSchema().load, schema = XSchema()
+        loaded = re.findall(r"submit\((\w+Schema)\(|(\w+Schema)\(\)\.load|schema = (\w+Schema)\(\)", source)
+        forms += [getattr(module, name) for name in sorted({n for match in loaded for n in match if n})]
+    assert forms, "the console's form schemas were not found"
+    roots += forms
     seen: set = set()
     for root in roots:
         yield from _schemas_of(root, seen)

@@ -293,7 +293,7 @@ class NoticePrint(MethodView):
     @blp.response(200, content_type="text/html")
     def get(self, notice_id):
         """A notice as a one-page printable HTML document."""
-        from gridgov.console.routes import content_security_policy
+        from gridgov.console.blueprint import content_security_policy
 
         page = Response(ledger.notice_html(current_user(), notice_id), mimetype="text/html")
         page.headers["Content-Security-Policy"] = content_security_policy()

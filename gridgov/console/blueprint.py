@@ -1,0 +1,180 @@
+"""The console blueprint and what every page shares: the role check, the reader's language, local times,
+state names, the navigation, CSRF on every form and the pages' security headers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf
+
+from gridgov.areas.models import Area
+from gridgov.areas.services import areas_query
+from gridgov.auth.security import auth_required
+from gridgov.errors import render_errors_as_pages
+from gridgov.extensions import csrf, db
+from gridgov.i18n import Msg, request_language
+from gridgov.markets.routes import READERS
+from gridgov.timeutil import LOCAL_TZ
+from gridgov.wages import ledger
+from gridgov.wages import services as wage_services
+from gridgov.wages.routes import OFFICERS
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+REPORT_ROLES = ("staff", "leader", "grid_worker")
+FIGURE_ROLES = ("staff", "leader", "department")
+WAGE_ROLES = (*OFFICERS, "leader")
+STATUS_COLOURS = {
+    "reported": "#1f77b4",
+    "accepted": "#17becf",
+    "dispatched": "#ff7f0e",
+    "in_progress": "#bcbd22",
+    "fixed": "#9467bd",
+    "deferred": "#7f7f7f",
+    "closed": "#2ca02c",
+    "rejected": "#8c564b",
+    "merged": "#c7c7c7",
+}
+DONE = Msg("已完成。", "Done.")
+ISSUE_STATES = {
+    "reported": Msg("已上报", "reported"),
+    "accepted": Msg("已受理", "accepted"),
+    "dispatched": Msg("已派遣", "dispatched"),
+    "in_progress": Msg("处置中", "in progress"),
+    "fixed": Msg("已处置待核查", "fixed, to verify"),
+    "deferred": Msg("已延期", "deferred"),
+    "closed": Msg("已办结", "closed"),
+    "rejected": Msg("不予受理", "rejected"),
+    "merged": Msg("已合并", "merged"),
+}
+
+
+def t(zh: str, en: str) -> str:
+    """The page text in the reader's language; used by templates as t('中文', 'English')."""
+    return en if request_language() == "en" else zh
+
+
+# A console page has the API's authentication and role check; a 401 becomes the sign-in page.
+page = auth_required
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: an open redirect would hand the session to another host."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("console.map_page")
+
+
+def _render_error(status: int, message: str, errors) -> object:
+    if status == 401:
+        return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+    response = make_response(
+        render_template("console/error.html", status=status, message=message, errors=errors)
+    )
+    response.status_code = status
+    return response
+
+
+def _local_time(value) -> str:
+    """An ISO 8601 string or datetime as local (UTC+8) minutes; what people at a desk read."""
+    if not value:
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.record_once
+def _setup(state) -> None:
+    render_errors_as_pages("/console/", _render_error)
+    state.app.add_template_filter(_local_time, "local")
+
+    @state.app.context_processor
+    def _console_globals():
+        if not request.path.startswith("/console"):
+            return {}
+        return {
+            "t": t,
+            "lang": request_language(),
+            "csrf_token": generate_csrf,
+            "me": g.get("current_user"),
+            "nav_allowed": _nav_allowed,
+            "state_name": state_name,
+        }
+
+
+def state_name(code: str | None, kind: str = "issue") -> str:
+    """A state code as people read it: Chinese names by default, the code itself in English."""
+    if not code:
+        return ""
+    lang = request_language()
+    if kind in ("wage", "party"):
+        names = wage_services.STATUS_ZH if kind == "wage" else ledger.PARTY_ZH
+        return code.replace("_", " ") if lang == "en" else names.get(code, code)
+    name = ISSUE_STATES.get(code)
+    return name.pick(lang) if name else code
+
+
+def _nav_allowed(name: str) -> bool:
+    user = g.get("current_user")
+    if user is None:
+        return False
+    roles = {"calendar": READERS, "report": REPORT_ROLES, "figures": FIGURE_ROLES, "wages": WAGE_ROLES}
+    wanted = roles.get(name, ())
+    return not wanted or user.has_role("admin", *wanted)
+
+
+@bp.before_request
+def _protect_forms():
+    # Every form post, sign-in included, carries the session's CSRF token.
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+@bp.after_request
+def _no_store(response):
+    # Pages show personal data: not to be kept by shared browsers or proxies.
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Content-Security-Policy"] = content_security_policy()
+        response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def content_security_policy() -> str:
+    """The console's CSP: the app itself (and the tile server); also sent with printable notices."""
+    return (
+        "default-src 'self'; img-src 'self' data: blob: "
+        + _tile_origin()
+        + "; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
+
+
+def _tile_origin() -> str:
+    """The tile server's origin for the CSP; a `{s}` subdomain becomes a wildcard label."""
+    url = current_app.config["MAP_TILE_URL"]
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    host = parts.netloc
+    if "{" in host.split(".", 1)[0]:
+        host = "*." + host.split(".", 1)[1]
+    return f"{parts.scheme}://{host}"
+
+
+def areas_for_select(user, levels: tuple[str, ...]) -> list[Area]:
+    return [a for a in db.session.scalars(areas_query(user)) if a.level in levels]
