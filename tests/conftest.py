@@ -175,19 +175,21 @@ def make_areas(app):
     return make
 
 
-def tree_specs(towns=("A", "B"), micro_grids: int = 1) -> list[tuple]:
+def tree_specs(towns=("A", "B"), micro_grids: int = 1, grid_size: float | None = None) -> list[tuple]:
     """District D over towns T<x> (0.1° apart), each with community C<x>, grid G<x> and micro-grids.
 
     With one micro-grid per grid it is M<x> (0.005° square at the grid's corner, the grid 0.02°);
-    with more, M<x>0 … in rows of four 0.01° squares inside a 0.04° grid.
+    with more, M<x>0 … in rows of four 0.01° squares inside a 0.04° grid; with none, only the
+    trunk (a test adds its own micro-grids). `towns=("",)` names one town T, C, G.
     """
-    specs = [("D", "district", None, square(113.0, 33.0, 0.1 * len(towns)))]
+    grid_size = grid_size or (0.02 if micro_grids == 1 else 0.04)
+    specs = [("D", "district", None, square(113.0, 33.0, max(0.2, 0.1 * len(towns))))]
     for n, town in enumerate(towns):
         lon = 113.0 + 0.1 * n
         specs += [
             (f"T{town}", "town", "D", square(lon, 33.0, 0.1)),
             (f"C{town}", "community", f"T{town}", square(lon, 33.0, 0.05)),
-            (f"G{town}", "grid", f"C{town}", square(lon, 33.0, 0.02 if micro_grids == 1 else 0.04)),
+            (f"G{town}", "grid", f"C{town}", square(lon, 33.0, grid_size)),
         ]
         if micro_grids == 1:
             specs.append((f"M{town}", "micro_grid", f"G{town}", square(lon, 33.0, 0.005)))
