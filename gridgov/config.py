@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -11,6 +13,11 @@ DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refuse
 
 class ConfigError(RuntimeError):
     """The configuration cannot run this environment (raised at start-up)."""
+
+
+def _dev_pii_key(secret_key: str) -> str:
+    """A development-only Fernet key derived from the secret key (production must set GRIDGOV_PII_KEY)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(b"gridgov-pii" + secret_key.encode()).digest()).decode()
 
 
 def _normalise_db_url(url: str) -> str:
@@ -66,10 +73,8 @@ class BaseConfig:
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
 
         # Personal data (PIPL): the Fernet key that encrypts ID numbers, phones and bank accounts.
-        from gridgov.wages.crypto import dev_key
-
         self.PII_KEY_GIVEN = bool(env.get("GRIDGOV_PII_KEY"))
-        self.PII_KEY = env.get("GRIDGOV_PII_KEY") or dev_key(self.SECRET_KEY)
+        self.PII_KEY = env.get("GRIDGOV_PII_KEY") or _dev_pii_key(self.SECRET_KEY)
         self.WAGE_INTAKE_LIMIT_PER_IP = env.get("GRIDGOV_WAGE_INTAKE_LIMIT_PER_IP") or "10 per hour"
         self.WAGE_INTAKE_LIMIT_PER_PHONE = env.get("GRIDGOV_WAGE_INTAKE_LIMIT_PER_PHONE") or "3 per day"
         self.WAGE_TRACK_FAILURES_PER_IP = env.get("GRIDGOV_WAGE_TRACK_FAILURES_PER_IP") or "10 per hour"
@@ -168,7 +173,7 @@ class BaseConfig:
         # Webhooks reach public addresses only; an intranet receiver is named here (CIDRs or hosts).
         self.WEBHOOK_ALLOW = env.get("GRIDGOV_WEBHOOK_ALLOW") or ""
         try:
-            from gridgov.notifications.egress import Allowlist
+            from gridgov.egress import Allowlist
 
             Allowlist.parse(self.WEBHOOK_ALLOW)
         except ValueError as exc:

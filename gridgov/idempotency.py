@@ -8,15 +8,36 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from datetime import datetime
 
 from flask import Response, current_app, request
-from sqlalchemy import select
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
 
 from gridgov.auth.security import current_user
+from gridgov.dbtypes import UTCDateTime
 from gridgov.errors import Conflict, Invalid
 from gridgov.extensions import db
 from gridgov.i18n import Msg
+from gridgov.timeutil import utcnow
+
+
+class IdempotencyRecord(db.Model):
+    """The first answer to a POST with an Idempotency-Key, replayed for retries of the same request."""
+
+    __tablename__ = "idempotency_records"
+    __audit__ = False
+    __table_args__ = (UniqueConstraint("user_id", "scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(100))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    body: Mapped[dict | list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 def idempotent(view):
@@ -24,8 +45,6 @@ def idempotent(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        from gridgov.issues.models import IdempotencyRecord
-
         key = request.headers.get("Idempotency-Key")
         if not key:
             return view(*args, **kwargs)

@@ -160,8 +160,9 @@ def seed_issues() -> int:
             "location": {"type": "Point", "coordinates": spec["point"]},
             "crs": "wgs84",
         }
-        issue, created = submit(reporter, body)
-        if created and spec["dispatch"]:
+        done = submit(reporter, body)
+        issue = done.issue
+        if done.created and spec["dispatch"]:
             town_staff = staff[spec["reporter"]]
             db.session.info["actor_id"] = town_staff.id
             act(

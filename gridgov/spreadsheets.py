@@ -1,5 +1,8 @@
 """Every .xlsx the app sends is built here, so that every export types its cells the same way.
 
+Each domain says only which columns its sheet has; the sheet, the download response and the
+OpenAPI description of an endpoint that answers JSON or, with format=xlsx, a sheet are made here.
+
 Columns say what they hold: user text is always a text cell (never a formula, whatever it starts
 with), dates and times are real date cells in local time, money is a number in yuan with two
 decimals, counts are integers and rates are percentages. The header row is frozen, filterable and
@@ -15,12 +18,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask import Response
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from gridgov.timeutil import LOCAL_TZ
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KINDS = ("text", "int", "money", "rate", "number", "date", "datetime")
 FORMATS = {
     "text": "@",
@@ -115,3 +120,27 @@ def workbook(title: str, columns: Sequence[Column], rows: Iterable[Sequence]) ->
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def xlsx_response(body: bytes, filename: str) -> Response:
+    """A built workbook as a download named `filename`."""
+    return Response(
+        body, mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+def json_or_xlsx(json_schema: dict, headers: dict | None = None, others: dict | None = None) -> dict:
+    """The OpenAPI `responses` of a GET answering `json_schema`, or the sheet with format=xlsx.
+
+    `others` maps further media types the GET may answer with to their schemas."""
+    content = {
+        "application/json": {"schema": json_schema},
+        XLSX: {"schema": {"type": "string", "format": "binary"}},
+    }
+    content.update({media: {"schema": schema} for media, schema in (others or {}).items()})
+    return {"200": {"description": "OK", **({"headers": headers} if headers else {}), "content": content}}
+
+
+def array_of(component: str) -> dict:
+    """The OpenAPI schema of a JSON array of one named component."""
+    return {"type": "array", "items": {"$ref": f"#/components/schemas/{component}"}}

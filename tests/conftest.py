@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from datetime import UTC, datetime, timedelta
+import uuid
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -174,17 +175,140 @@ def make_areas(app):
     return make
 
 
+def tree_specs(towns=("A", "B"), micro_grids: int = 1, grid_size: float | None = None) -> list[tuple]:
+    """District D over towns T<x> (0.1° apart), each with community C<x>, grid G<x> and micro-grids.
+
+    With one micro-grid per grid it is M<x> (0.005° square at the grid's corner, the grid 0.02°);
+    with more, M<x>0 … in rows of four 0.01° squares inside a 0.04° grid; with none, only the
+    trunk (a test adds its own micro-grids). `towns=("",)` names one town T, C, G.
+    """
+    grid_size = grid_size or (0.02 if micro_grids == 1 else 0.04)
+    specs = [("D", "district", None, square(113.0, 33.0, max(0.2, 0.1 * len(towns))))]
+    for n, town in enumerate(towns):
+        lon = 113.0 + 0.1 * n
+        specs += [
+            (f"T{town}", "town", "D", square(lon, 33.0, 0.1)),
+            (f"C{town}", "community", f"T{town}", square(lon, 33.0, 0.05)),
+            (f"G{town}", "grid", f"C{town}", square(lon, 33.0, grid_size)),
+        ]
+        if micro_grids == 1:
+            specs.append((f"M{town}", "micro_grid", f"G{town}", square(lon, 33.0, 0.005)))
+        for k in range(micro_grids if micro_grids > 1 else 0):
+            corner = (lon + 0.01 * (k % 4), 33.0 + 0.01 * (k // 4))
+            specs.append((f"M{town}{k}", "micro_grid", f"G{town}", square(*corner, 0.01)))
+    return specs
+
+
 @pytest.fixture
-def two_towns(make_areas):
+def area_tree(make_areas):
+    """Build `tree_specs(towns, micro_grids)`; returns the areas by code."""
+
+    def make(towns=("A", "B"), micro_grids: int = 1) -> dict:
+        return make_areas(*tree_specs(towns, micro_grids))
+
+    return make
+
+
+@pytest.fixture
+def two_towns(area_tree):
     """A district with two sibling towns, each with one community, grid and micro-grid."""
-    return make_areas(
-        ("D", "district", None, square(113.0, 33.0, 0.2)),
-        ("TA", "town", "D", square(113.0, 33.0, 0.1)),
-        ("TB", "town", "D", square(113.1, 33.0, 0.1)),
-        ("CA", "community", "TA", square(113.0, 33.0, 0.05)),
-        ("CB", "community", "TB", square(113.1, 33.0, 0.05)),
-        ("GA", "grid", "CA", square(113.0, 33.0, 0.02)),
-        ("GB", "grid", "CB", square(113.1, 33.0, 0.02)),
-        ("MA", "micro_grid", "GA", square(113.0, 33.0, 0.005)),
-        ("MB", "micro_grid", "GB", square(113.1, 33.0, 0.005)),
-    )
+    return area_tree()
+
+
+def centre(area) -> list[float]:
+    """[lon, lat] of the middle of an area's bounding box."""
+    return [(area.min_lon + area.max_lon) / 2, (area.min_lat + area.max_lat) / 2]
+
+
+@pytest.fixture
+def make_issue(app, make_user):
+    """Report an issue through the service, as a grid worker of its area (one per area, made once)."""
+    from gridgov.issues.catalogue import seed_catalogue
+    from gridgov.issues.submission import submit
+    from gridgov.workcal.services import seed_from_library
+
+    seed_catalogue()
+    seed_from_library()
+    reporters = {}
+
+    def make(area, category="INFRA-LIGHT", reporter=None, point=None, **fields):
+        if reporter is None:
+            if area.id not in reporters:
+                reporters[area.id] = make_user(roles=["grid_worker"], areas=[area])
+            reporter = reporters[area.id]
+        body = {
+            "client_uuid": uuid.uuid4(),
+            "category": category,
+            "description": fields.pop("description", "路灯不亮"),
+            "location": {"type": "Point", "coordinates": point or centre(area)},
+            **fields,
+        }
+        return submit(reporter, body).issue
+
+    return make
+
+
+WAGE_CLAIM = {
+    "claimant": {
+        "name": "王建国",
+        "phone": "13812345678",
+        "id_number": "１１０１０５１９４９１２３１００２ｘ",
+        "bank_account": "6222020200112233445",
+    },
+    "project": {"name": "锦华苑二期 5 号楼", "address": "高新区锦华路 18 号", "area_code": "TA"},
+    "parties": [
+        {"role": "general_contractor", "name": "中建某局", "phone": "0375-1234567"},
+        {"role": "subcontractor", "name": "某劳务公司"},
+        {"role": "crew_leader", "name": "李工头"},
+    ],
+    "work_period": {"from": "2026-03-01", "to": "2026-08-31"},
+    "amount_claimed": "7000.00",
+    "workers": 1,
+    "description": "抹灰工，完工后工资 7000 元未结清。",
+}
+
+
+@pytest.fixture
+def make_wage_case(app):
+    """File a wage claim through the service (the public form's schema loads it); each from its own phone."""
+    from gridgov.wages.schemas import ClaimSchema
+    from gridgov.wages.intake import file_claim
+    from gridgov.workcal.services import seed_from_library
+
+    seed_from_library()
+
+    def make(area_code="TA", **claim):
+        phone = f"139{next(_counter):08d}"
+        body = {
+            **WAGE_CLAIM,
+            "claimant": {**WAGE_CLAIM["claimant"], "phone": phone},
+            "project": {**WAGE_CLAIM["project"], "area_code": area_code},
+            **claim,
+        }
+        case, _code = file_claim(ClaimSchema().load(body))
+        return case
+
+    return make
+
+
+@pytest.fixture
+def make_market(app, make_user):
+    """Create a market through the service (07:00–12:00, no zones), as an admin."""
+    from gridgov.markets.services import create_market
+
+    admin = make_user(roles=["admin"])
+
+    def make(area, rule="逢二", **fields):
+        body = {
+            "name": f"集市{next(_counter)}",
+            "area_id": area.id,
+            "rule": rule,
+            "missing_day": "skip",
+            "start_time": time(7),
+            "end_time": time(12),
+            "zones": None,
+            **fields,
+        }
+        return create_market(admin, body)
+
+    return make

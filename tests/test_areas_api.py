@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from gridgov.areas.models import Area
 from gridgov.extensions import db
-from tests.conftest import square
+from tests.conftest import square, tree_specs
 
 DEMO = json.loads((Path(__file__).parents[1] / "seeds" / "demo_zone.geojson").read_text(encoding="utf-8"))
 
@@ -191,10 +191,7 @@ def test_assign_workers_and_locate_lists_them(client, make_user, auth_headers, t
 
 def test_coverage_reports_gaps_and_overlaps(client, make_areas, make_user, auth_headers):
     make_areas(
-        ("D", "district", None, square(113.0, 33.0, 0.2)),
-        ("T", "town", "D", square(113.0, 33.0, 0.1)),
-        ("C", "community", "T", square(113.0, 33.0, 0.05)),
-        ("G", "grid", "C", square(113.0, 33.0, 0.02)),
+        *tree_specs(("",), micro_grids=0, grid_size=0.02),
         ("M1", "micro_grid", "G", square(113.0, 33.0, 0.01)),
         ("M2", "micro_grid", "G", square(113.009, 33.0, 0.01)),
     )

@@ -6,8 +6,9 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, inspect, select
 
+from gridgov.areas.models import Area
 from gridgov.auth.models import ConsoleSession, User
 from gridgov.auth.services import update_user
 from gridgov.extensions import db
@@ -21,6 +22,7 @@ from gridgov.timeutil import local_today
 from gridgov.wages import queries as wage_queries
 from gridgov.wages import workflow as wage_workflow
 from gridgov.wages.models import WageCase
+from tests.conftest import PASSWORD
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 PAGES = ["/console/map", "/console/calendar", "/console/report", "/console/figures", "/console/wages"]
@@ -321,3 +323,26 @@ def test_wage_ledger_filters_by_status(client, demo):
         page = client.get(f"/console/wages?status={status}").get_data(as_text=True)
         wanted = {str(i) for i in db.session.scalars(select(WageCase.id).where(WageCase.status == status))}
         assert set(re.findall(r'data-case="(\d+)"', page)) == wanted
+
+
+@pytest.mark.parametrize("path", ["/console/calendar", "/console/report", "/console/figures"])
+def test_area_pickers_offer_their_levels_without_loading_other_areas(client, area_tree, make_user, path):
+    areas = area_tree(micro_grids=8)
+    staff = make_user(roles=["staff", "leader"], areas=[areas["TA"]])
+    assert sign_in(client, staff.username, PASSWORD).status_code == 302
+    loaded = []
+
+    def record(area, context):
+        loaded.append((area.code, "geometry" in inspect(area).unloaded))
+
+    event.listen(Area, "load", record)
+    try:
+        page = client.get(path)
+    finally:
+        event.remove(Area, "load", record)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'<option value="{areas["CA"].id}"' in html and f'<option value="{areas["MA0"].id}"' not in html
+    # The picker reads its levels from SQL and leaves the boundaries in the database.
+    picked = [code for code, unloaded in loaded if unloaded]
+    assert "CA" in picked and not any(code.startswith("MA") for code in picked)

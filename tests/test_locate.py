@@ -16,7 +16,7 @@ from gridgov.areas.models import Area, AreaIndexVersion
 from gridgov.areas.services import upsert_features
 from gridgov.errors import NotFound
 from gridgov.extensions import db
-from tests.conftest import square
+from tests.conftest import square, tree_specs
 
 DEMO = json.loads((Path(__file__).parents[1] / "seeds" / "demo_zone.geojson").read_text(encoding="utf-8"))
 LEVEL_DEPTH = {"district": 0, "town": 1, "community": 2, "grid": 3, "micro_grid": 4}
@@ -85,10 +85,7 @@ def test_locate_over_http_in_each_crs(client, demo_zone, admin, auth_headers):
 
 def test_point_on_shared_border_resolves_by_smallest_code(client, make_areas, admin, auth_headers):
     make_areas(
-        ("D", "district", None, square(113.0, 33.0, 0.2)),
-        ("T", "town", "D", square(113.0, 33.0, 0.1)),
-        ("C", "community", "T", square(113.0, 33.0, 0.05)),
-        ("G", "grid", "C", square(113.0, 33.0, 0.02)),
+        *tree_specs(("",), micro_grids=0, grid_size=0.02),
         ("M-east", "micro_grid", "G", square(113.005, 33.0, 0.005)),
         ("M-west", "micro_grid", "G", square(113.0, 33.0, 0.005)),
     )

@@ -11,7 +11,7 @@ from gridgov.patrols.jobs import freeze_today, purge_old_points
 from gridgov.patrols.models import DailyReport, Patrol, PatrolPoint
 from gridgov.patrols.reports import freeze_day
 from gridgov.timeutil import LOCAL_TZ
-from tests.conftest import square
+from tests.conftest import square, tree_specs
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=LOCAL_TZ)
 
@@ -26,10 +26,7 @@ def next_morning(clock):
 @pytest.fixture
 def zone(make_areas):
     return make_areas(
-        ("D", "district", None, square(113.0, 33.0, 0.2)),
-        ("T", "town", "D", square(113.0, 33.0, 0.1)),
-        ("C", "community", "T", square(113.0, 33.0, 0.05)),
-        ("G", "grid", "C", square(113.0, 33.0, 0.02)),
+        *tree_specs(("",), micro_grids=0, grid_size=0.02),
         ("M1", "micro_grid", "G", square(113.0, 33.0, 0.005)),
         ("M2", "micro_grid", "G", square(113.005, 33.0, 0.005)),
     )

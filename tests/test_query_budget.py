@@ -1,14 +1,23 @@
 """Lists cost a fixed number of queries, whatever the page holds; per-request memos stay per request."""
 
 import contextlib
+import io
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from openpyxl import load_workbook
+from sqlalchemy import event, update
 
 from gridgov.extensions import db
 from gridgov.issues.catalogue import seed_catalogue
+from gridgov.issues.models import Category
+from gridgov.issues.stats import GROUPS
+from gridgov.markets.rosters import assign, create_team
+from gridgov.notifications.outbox import Draft, enqueue
+from gridgov.patrols.models import Patrol, PatrolGrid
+from gridgov.timeutil import local_today, utcnow
 from gridgov.workcal.services import seed_from_library
 from tests.conftest import square
 
@@ -32,23 +41,11 @@ def counted_queries():
 
 
 @pytest.fixture
-def town(app, make_areas, make_user, auth_headers):
-    """Town A with eight micro-grids in one grid, and town B beside it; a worker in each town."""
+def town(app, area_tree, make_user, auth_headers):
+    """Towns A and B, eight micro-grids in each one's grid; a worker in each town."""
     seed_catalogue()
     seed_from_library()
-    specs = [
-        ("D", "district", None, square(113.0, 33.0, 0.2)),
-        ("TA", "town", "D", square(113.0, 33.0, 0.1)),
-        ("TB", "town", "D", square(113.1, 33.0, 0.1)),
-        ("CA", "community", "TA", square(113.0, 33.0, 0.05)),
-        ("CB", "community", "TB", square(113.1, 33.0, 0.05)),
-        ("GA", "grid", "CA", square(113.0, 33.0, 0.04)),
-        ("GB", "grid", "CB", square(113.1, 33.0, 0.04)),
-        ("MB", "micro_grid", "GB", square(113.1, 33.0, 0.01)),
-    ]
-    specs += [(f"MA{n}", "micro_grid", "GA", square(113.0 + 0.01 * n, 33.0, 0.01)) for n in range(4)]
-    specs += [(f"MA{n + 4}", "micro_grid", "GA", square(113.0 + 0.01 * n, 33.01, 0.01)) for n in range(4)]
-    areas = make_areas(*specs)
+    areas = area_tree(micro_grids=8)
     worker_a = make_user(roles=["grid_worker"], areas=[areas["GA"]])
     worker_b = make_user(roles=["grid_worker"], areas=[areas["GB"]])
     return {"areas": areas, "a": auth_headers(worker_a), "b": auth_headers(worker_b), "worker_a": worker_a}
@@ -140,3 +137,266 @@ def test_scope_is_read_afresh_on_each_request(client, town, make_user, auth_head
     assert moved.status_code == 200
     assert client.get("/api/v1/issues", headers=headers).get_json() == []
     assert client.get(f"/api/v1/issues/{ids[0]}", headers=headers).status_code == 404
+
+
+# Every list and export of the API costs the same number of queries for 3 rows as for 30.
+
+FEW, MANY = 3, 30
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def measured(client, headers, url):
+    """The queries of one GET after a first one (process caches filled, as in a running server)."""
+    client.get(url, headers=headers)
+    with counted_queries() as statements:
+        response = client.get(url, headers=headers)
+    assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
+    return len(statements), response
+
+
+def rows(response) -> int:
+    """How many rows an answer holds: sheet rows, features, list items, or a report's table rows."""
+    if response.mimetype == XLSX:
+        return load_workbook(io.BytesIO(response.data)).active.max_row - 1
+    if response.mimetype.endswith("xml"):
+        return response.get_data(as_text=True).count("<request>")
+    body = response.get_json()
+    if isinstance(body, dict) and "features" in body:
+        return len(body["features"])
+    if isinstance(body, dict):
+        found = [v for v in body.values() if isinstance(v, list)]
+        return sum(len(v) for v in found) if found else len(body.get("service_requests", []))
+    return len(body)
+
+
+def assert_flat(client, grow, lists: dict, fixed: dict | None = None):
+    """Grow the world from FEW to MANY rows; each URL's queries stay the same.
+
+    `lists` ({url: headers}) must show more rows with MANY; `fixed` ones (figures) need only cost
+    the same."""
+    every = {**lists, **(fixed or {})}
+    grow(FEW)
+    before = {url: measured(client, headers, url) for url, headers in every.items()}
+    grow(MANY - FEW)
+    for url, headers in every.items():
+        cost, response = measured(client, headers, url)
+        assert cost == before[url][0], f"{url}: {before[url][0]} queries for {FEW} rows, {cost} for {MANY}"
+        if url in lists:
+            assert rows(response) > rows(before[url][1]), url
+
+
+def test_issue_lists_exports_and_figures_stay_flat(client, area_tree, make_user, make_issue, auth_headers):
+    areas = area_tree(micro_grids=8)
+    staff = auth_headers(make_user(roles=["staff"], areas=[areas["TA"]]))
+    leader = auth_headers(make_user(roles=["leader"], areas=[areas["D"]]))
+    db.session.execute(update(Category).values(public=True))
+    db.session.commit()
+    made = []
+
+    def grow(count):
+        for _ in range(count):
+            n = len(made)
+            worker = make_user(roles=["grid_worker"], areas=[areas["GA"]])
+            made.append(make_issue(areas[f"MA{n % 8}"], category=CATEGORIES[n % 3], reporter=worker))
+
+    today = local_today().isoformat()
+    period = f"from={today}&to={today}"
+    assert_flat(
+        client,
+        grow,
+        lists={
+            "/api/v1/issues?page_size=100": staff,
+            "/api/v1/issues?format=geojson": staff,
+            "/api/v1/issues?format=xlsx": staff,
+            "/open311/v2/requests.json": {},
+            "/open311/v2/requests.xml": {},
+        },
+        fixed={
+            **{f"/api/v1/stats/issues?{period}&group_by={group}": leader for group in GROUPS},
+            **{f"/api/v1/stats/issues?{period}&group_by={group}&format=xlsx": leader for group in GROUPS},
+            "/api/v1/departments": staff,
+            "/api/v1/categories": staff,
+            "/open311/v2/services.json": {},
+        },
+    )
+
+
+def test_patrol_list_and_daily_report_stay_flat(client, area_tree, make_user, auth_headers):
+    areas = area_tree(micro_grids=8)
+    worker = make_user(roles=["grid_worker"], areas=[areas["GA"]])
+    staff = auth_headers(make_user(roles=["staff"], areas=[areas["TA"]]))
+    today = local_today()
+
+    def grow(count):
+        for k in range(count):  # each patrol through two micro-grids
+            patrol = Patrol(
+                client_uuid=str(uuid.uuid4()),
+                worker_id=worker.id,
+                started_at=utcnow(),
+                local_date=today,
+                status="finished",
+            )
+            db.session.add(patrol)
+            db.session.flush()
+            for m in (k % 8, (k + 1) % 8):
+                db.session.add(
+                    PatrolGrid(
+                        patrol_id=patrol.id, area_id=areas[f"MA{m}"].id, seconds_inside=900.0, counted=True
+                    )
+                )
+        db.session.commit()
+
+    report = f"/api/v1/reports/daily?area={areas['TA'].id}&date={today.isoformat()}"
+    assert_flat(
+        client,
+        grow,
+        lists={
+            "/api/v1/patrols?page_size=100": auth_headers(worker),
+            f"/api/v1/patrols?page_size=100&date={today.isoformat()}": staff,
+        },
+        fixed={report: staff, f"{report}&format=xlsx": staff},
+    )
+
+
+def test_daily_report_stays_flat_as_the_town_grows(client, area_tree, make_areas, make_user, auth_headers):
+    areas = area_tree()
+    staff = auth_headers(make_user(roles=["staff"], areas=[areas["TA"]]))
+    added = []
+
+    def grow(count):  # micro-grids of 0.004° in rows of ten inside grid GA, each with its own worker
+        specs = []
+        for _ in range(count):
+            k = len(added) + len(specs)
+            corner = (113.0 + 0.004 * (k % 10), 33.006 + 0.004 * (k // 10))
+            specs.append((f"X{k}", "micro_grid", "GA", square(*corner, 0.004)))
+        made = make_areas(*specs)
+        for code, *_ in specs:
+            added.append(made[code])
+            make_user(roles=["grid_worker"], areas=[made[code]])
+
+    report = f"/api/v1/reports/daily?area={areas['TA'].id}&date={local_today().isoformat()}"
+    assert_flat(client, grow, lists={report: staff, f"{report}&format=xlsx": staff})
+
+
+def test_market_lists_and_calendars_stay_flat(client, area_tree, make_user, make_market, auth_headers):
+    areas = area_tree()
+    staff_user = make_user(roles=["staff"], areas=[areas["TA"]])
+    staff = auth_headers(staff_user)
+    start = local_today()
+    end = start + timedelta(days=30)
+    first = make_market(areas["CA"], rule="逢二")
+    markets = [first]
+
+    def grow(count):
+        for _ in range(count):
+            market = make_market(areas["CA"], rule="逢三六九")
+            markets.append(market)
+            team = create_team(
+                staff_user,
+                {
+                    "name": f"队{market.id}",
+                    "area_id": areas["TA"].id,
+                    "member_ids": [make_user(roles=["patrol"]).id],
+                },
+            )
+            if len(markets) % 2:  # every other market has a team: the rest are coverage gaps
+                assign(
+                    staff_user,
+                    market.id,
+                    {"team_ids": [team.id], "from_": start, "to": end, "mode": "rotation"},
+                )
+
+    period = f"from={start.isoformat()}&to={end.isoformat()}"
+    assert_flat(
+        client,
+        grow,
+        lists={
+            "/api/v1/markets?page_size=100": staff,
+            f"/api/v1/market-days?{period}": staff,
+            f"/api/v1/market-coverage?{period}": staff,
+            "/api/v1/patrol-teams?page_size=100": staff,
+        },
+        fixed={
+            f"/api/v1/markets/{first.id}/occurrences?{period}": staff,
+            "/api/v1/market-blackouts": staff,
+        },
+    )
+
+
+def test_wage_lists_ledger_and_figures_stay_flat(client, area_tree, make_user, make_wage_case, auth_headers):
+    areas = area_tree()
+    officers = [
+        make_user(roles=["wage_officer"], areas=[areas["TA"]], display_name=f"干部{n}") for n in range(3)
+    ]
+    headers = auth_headers(officers[0])
+
+    def grow(count):
+        for n in range(count):
+            case = make_wage_case("TA")
+            case.officer_id = officers[n % 3].id
+        db.session.commit()
+
+    today = local_today()
+    period = f"from={today.isoformat()}&to={today.isoformat()}"
+    assert_flat(
+        client,
+        grow,
+        lists={
+            "/api/v1/wage-cases?page_size=100": headers,
+            f"/api/v1/wage-cases/ledger?{period}": headers,
+            f"/api/v1/wage-cases/ledger?{period}&format=xlsx": headers,
+        },
+        fixed={
+            f"/api/v1/wage-cases/figures?{period}": headers,
+            f"/api/v1/wage-cases/figures?{period}&format=xlsx": headers,
+            f"/api/v1/wage-cases/spot-checks?month={today.strftime('%Y-%m')}": headers,
+        },
+    )
+
+
+def test_inbox_and_admin_lists_stay_flat(client, area_tree, make_areas, make_user, auth_headers):
+    areas = area_tree()
+    admin = auth_headers(make_user(roles=["admin"]))
+    reader = make_user(roles=["staff"], areas=[areas["TA"]])
+    added = []
+
+    def grow(count):
+        specs = []
+        for _ in range(count):
+            k = len(added) + len(specs)
+            specs.append(
+                (
+                    f"Y{k}",
+                    "micro_grid",
+                    "GA",
+                    square(113.0 + 0.001 * (k % 10), 33.01 + 0.001 * (k // 10), 0.001),
+                )
+            )
+        made = make_areas(*specs)
+        drafts = []
+        for code, *_ in specs:
+            added.append(made[code])
+            make_user(roles=["grid_worker"], areas=[areas["GA"]])
+            drafts.append(
+                Draft("test", code, utcnow(), reader.id, f"通知 {code}", "正文", area_id=made[code].id)
+            )
+        enqueue(drafts)
+        db.session.commit()
+
+    assert_flat(
+        client,
+        grow,
+        lists={
+            "/api/v1/areas?page_size=100": admin,
+            "/api/v1/areas?format=geojson": admin,
+            f"/api/v1/areas/{areas['GA'].id}/workers": admin,
+            "/api/v1/users?page_size=100": admin,
+            "/api/v1/me/notifications?page_size=100": auth_headers(reader),
+        },
+        fixed={"/api/v1/me/notifications/unread-count": auth_headers(reader)},
+    )
+    # The audit log is longer than a page by now: a full page of 2 costs what a full page of 100 does.
+    assert (
+        measured(client, admin, "/api/v1/audit?page_size=2")[0]
+        == measured(client, admin, "/api/v1/audit?page_size=100")[0]
+    )

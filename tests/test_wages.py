@@ -12,26 +12,9 @@ from gridgov.extensions import db
 from gridgov.timeutil import LOCAL_TZ, local_today
 from gridgov.wages.models import WageCase
 from gridgov.workcal.services import seed_from_library
+from tests.conftest import WAGE_CLAIM as CLAIM
 
 ID_NUMBER = "11010519491231002X"
-CLAIM = {
-    "claimant": {
-        "name": "王建国",
-        "phone": "13812345678",
-        "id_number": "１１０１０５１９４９１２３１００２ｘ",
-        "bank_account": "6222020200112233445",
-    },
-    "project": {"name": "锦华苑二期 5 号楼", "address": "高新区锦华路 18 号", "area_code": "TA"},
-    "parties": [
-        {"role": "general_contractor", "name": "中建某局", "phone": "0375-1234567"},
-        {"role": "subcontractor", "name": "某劳务公司"},
-        {"role": "crew_leader", "name": "李工头"},
-    ],
-    "work_period": {"from": "2026-03-01", "to": "2026-08-31"},
-    "amount_claimed": "7000.00",
-    "workers": 1,
-    "description": "抹灰工，完工后工资 7000 元未结清。",
-}
 
 
 def local(*args):

@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
+from gridgov import egress
 from gridgov.extensions import db
-from gridgov.notifications import egress
 from gridgov.notifications.jobs import deliver
 from gridgov.notifications.models import ChannelConfig, Delivery
 from gridgov.notifications.outbox import Draft, enqueue

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from gridgov.areas.models import Area
 from gridgov.auth.models import ROLES, ConsoleSession, RefreshToken, User, UserArea, UserRole
@@ -260,7 +261,8 @@ def update_user(user_id: int, changes: dict) -> User:
 
 
 def list_users(role: str | None = None):
-    query = select(User).order_by(User.id)
+    """Accounts by id, a page's area links loaded with it (roles load so already)."""
+    query = select(User).options(selectinload(User.area_rows)).order_by(User.id)
     if role:
         query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
     return query

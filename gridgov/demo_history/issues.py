@@ -170,8 +170,7 @@ class Planner:
                 body["fixed_on_spot"] = True
                 body["fix_photos"] = [save_upload(life.reporter, photo(life.n + 1))[0].id]
                 body["fix_note"] = "现场劝导，已当场处置。"
-            issue, _ = submit(life.reporter, body)
-            life.issue_id = issue.id
+            life.issue_id = submit(life.reporter, body).issue.id
 
         self.plan.add(life.at, run)
 

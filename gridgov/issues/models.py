@@ -173,20 +173,3 @@ class Upload(db.Model):
     path: Mapped[str] = mapped_column(String(300))
     issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class IdempotencyRecord(db.Model):
-    """The first answer to a POST with an Idempotency-Key, replayed for retries of the same request."""
-
-    __tablename__ = "idempotency_records"
-    __audit__ = False
-    __table_args__ = (UniqueConstraint("user_id", "scope", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    scope: Mapped[str] = mapped_column(String(200))
-    key: Mapped[str] = mapped_column(String(100))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int | None]
-    body: Mapped[dict | list | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

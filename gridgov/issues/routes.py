@@ -2,7 +2,6 @@ import uuid
 
 from flask import Response, current_app, request, send_file
 from flask.views import MethodView
-from marshmallow import ValidationError
 
 from gridgov.auth.security import auth_required, current_user
 from gridgov.errors import Invalid, PayloadTooLarge
@@ -27,20 +26,12 @@ from gridgov.issues.schemas import (
 )
 from gridgov.issues.stats import StatsQuerySchema, StatsRowSchema
 from gridgov.pagination import Blueprint, keyset_page, paginate
+from gridgov.spreadsheets import array_of, json_or_xlsx, xlsx_response
 
 blp = Blueprint(
     "issues", __name__, url_prefix="/api/v1", description="Grid issues: report, dispatch, fix, verify"
 )
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FEATURE_PROPERTIES = IssueSchema(many=True)  # made once: a schema instance copies all its fields
-
-
-def _with_duplicates(issue):
-    issue._duplicates = [
-        {"id": d.id, "status": d.status, "received_at": d.received_at.isoformat()}
-        for d in submission.possible_duplicates(issue)
-    ]
-    return issue
 
 
 def _issue_id(issue) -> int:
@@ -54,19 +45,11 @@ class Issues(MethodView):
     @blp.response(200, IssueSchema(many=True))
     @blp.paginate()
     @blp.doc(
-        responses={
-            "200": {
-                "description": "OK",
-                "headers": {"X-Pagination": {"$ref": "#/components/headers/PAGINATION"}},
-                "content": {
-                    "application/json": {
-                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}}
-                    },
-                    XLSX: {"schema": {"type": "string", "format": "binary"}},
-                    "application/geo+json": {"schema": {"type": "object"}},
-                },
-            }
-        }
+        responses=json_or_xlsx(
+            array_of("Issue"),
+            headers={"X-Pagination": {"$ref": "#/components/headers/PAGINATION"}},
+            others={"application/geo+json": {"type": "object"}},
+        )
     )
     def get(self, query, pagination_parameters):
         """Issues in scope, filtered; format=geojson gives a FeatureCollection, xlsx a spreadsheet."""
@@ -86,11 +69,7 @@ class Issues(MethodView):
         if query["format"] == "geojson":
             body = queries.as_feature_collection(issues, FEATURE_PROPERTIES.dump)
             return Response(current_app.json.dumps(body), mimetype="application/geo+json")
-        return Response(
-            stats.issues_xlsx(issues),
-            mimetype=XLSX,
-            headers={"Content-Disposition": 'attachment; filename="issues.xlsx"'},
-        )
+        return xlsx_response(stats.issues_xlsx(issues), "issues.xlsx")
 
     @auth_required(*REPORTERS)
     @idempotent
@@ -101,8 +80,8 @@ class Issues(MethodView):
     )
     def post(self, body):
         """Report a problem from a phone; a retry with the same client_uuid returns the same issue."""
-        issue, created = submission.submit(current_user(), body)
-        return _with_duplicates(issue), 201 if created else 200
+        done = submission.submit(current_user(), body)
+        return done, 201 if done.created else 200
 
 
 @blp.route("/sync/issues")
@@ -113,14 +92,7 @@ class SyncIssues(MethodView):
     @blp.response(200, SyncResultSchema(many=True))
     def post(self, body):
         """Up to 50 reports recorded offline; one result per item, each stored or refused on its own."""
-
-        def load(raw):
-            try:
-                return IssueCreateSchema().load(raw)
-            except ValidationError as exc:
-                raise Invalid(Msg("字段有误。", "Invalid fields."), errors={"json": exc.messages}) from exc
-
-        return submission.sync_batch(current_user(), body["items"], load)
+        return submission.sync_batch(current_user(), body["items"])
 
 
 @blp.route("/issues/<int:issue_id>")
@@ -268,19 +240,7 @@ class IssueStats(MethodView):
     @auth_required(*FIGURE_READERS)
     @blp.arguments(StatsQuerySchema, location="query")
     @blp.response(200, StatsRowSchema(many=True))
-    @blp.doc(
-        responses={
-            "200": {
-                "description": "OK",
-                "content": {
-                    "application/json": {
-                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/StatsRow"}}
-                    },
-                    XLSX: {"schema": {"type": "string", "format": "binary"}},
-                },
-            }
-        }
-    )
+    @blp.doc(responses=json_or_xlsx(array_of("StatsRow")))
     def get(self, query):
         """Figures by grid, community, department, category or worker; format=xlsx for a spreadsheet.
 
@@ -295,9 +255,5 @@ class IssueStats(MethodView):
         """
         rows = stats.issue_figures(current_user(), query)
         if query["format"] == "xlsx":
-            return Response(
-                stats.figures_xlsx(rows, query["group_by"]),
-                mimetype=XLSX,
-                headers={"Content-Disposition": 'attachment; filename="issue-figures.xlsx"'},
-            )
+            return xlsx_response(stats.figures_xlsx(rows, query["group_by"]), "issue-figures.xlsx")
         return rows

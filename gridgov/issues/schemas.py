@@ -4,11 +4,13 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, vali
 from gridgov import bounded
 from gridgov.areas.crs import CRS_NAMES
 from gridgov.dumping import DirectDump
+from gridgov.errors import Invalid
 from gridgov.http import request_memo
 from gridgov.i18n import request_language, translate_field_errors
 from gridgov.issues import queries
 from gridgov.issues.models import LEVELS, LOCATED_BY
 from gridgov.issues.states import ALL as STATUSES
+from gridgov.issues.submission import INVALID_FIELDS, OfflineReport, Submission
 from gridgov.issues.workflow import MOVES
 from gridgov.refs import Ref, Refs
 from gridgov.timeutil import utcnow
@@ -152,11 +154,21 @@ class IssueSchema(DirectDump):
         return MOVES.offered(g.get("current_user"), issue)
 
 
-class IssueCreatedSchema(IssueSchema):
-    possible_duplicates = fields.Method("duplicates")
+class DuplicateSchema(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    received_at = fields.DateTime()
 
-    def duplicates(self, issue):
-        return getattr(issue, "_duplicates", [])
+
+class IssueCreatedSchema(IssueSchema):
+    """The answer to a report: dumps a `Submission`, its issue and the issue's possible duplicates."""
+
+    possible_duplicates = fields.List(fields.Nested(DuplicateSchema), dump_only=True)
+
+    def dump(self, obj: Submission, *, many=None):
+        body = super().dump(obj.issue)
+        body["possible_duplicates"] = DuplicateSchema(many=True).dump(obj.possible_duplicates)
+        return body
 
 
 _DEG = r"-?\d{1,3}(\.\d{1,12})?"
@@ -243,8 +255,21 @@ class EventSchema(Schema):
     data = fields.Dict(allow_none=True)
 
 
+class OfflineReportField(fields.Dict):
+    """One item of a batch, loaded on its own: a bad item becomes its own refusal, not the batch's."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> OfflineReport:
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        client_uuid = raw.get("client_uuid")
+        try:
+            return OfflineReport(client_uuid, data=IssueCreateSchema().load(raw))
+        except ValidationError as exc:
+            refusal = Invalid(INVALID_FIELDS, errors={"json": exc.messages})
+            return OfflineReport(client_uuid, refusal=refusal)
+
+
 class SyncSchema(Schema):
-    items = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=50))
+    items = fields.List(OfflineReportField(), required=True, validate=validate.Length(min=1, max=50))
 
 
 class SyncResultSchema(Schema):

@@ -6,7 +6,9 @@ import hashlib
 import json
 import math
 import os
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from flask import current_app
 from sqlalchemy import select
@@ -30,6 +32,7 @@ from gridgov.workcal.services import work_calendar
 DUPLICATE_RADIUS_M = 50
 DUPLICATE_DAYS = 7
 SYNC_MAX = 50
+INVALID_FIELDS = Msg("字段有误。", "Invalid fields.")
 HASHED_FIELDS = (
     "category",
     "media_url",
@@ -83,17 +86,39 @@ def owned_uploads(user: User, ids: list[int]) -> list[Upload]:
     return uploads
 
 
-def submit(user: User, data: dict, source: str = "app", placement=None) -> tuple[Issue, bool]:
+@dataclass
+class Submission:
+    """What the answer to a report needs: the issue, whether this call made it, its possible duplicates."""
+
+    issue: Issue
+    created: bool
+
+    @cached_property
+    def possible_duplicates(self) -> list[Issue]:
+        """Looked up once, and only by an answer that shows them (a sync batch does not)."""
+        return possible_duplicates(self.issue)
+
+
+@dataclass(frozen=True)
+class OfflineReport:
+    """One item of an offline batch as the schema loaded it: its fields, or why they were refused."""
+
+    client_uuid: str | None
+    data: dict | None = None
+    refusal: DomainError | None = None
+
+
+def submit(user: User, data: dict, source: str = "app", placement=None) -> Submission:
     """Create the issue for this client_uuid, or return the one a retry already made (commits).
 
-    The same client_uuid with the same body is the same report: (issue, False). With a different
+    The same client_uuid with the same body is the same report (`created` False). With a different
     body it is a conflict. The unique constraint settles concurrent retries. `placement` places a
     report that has no point of its own (an Open311 address); otherwise its point decides.
     """
     digest = request_hash(data)
     existing = db.session.scalar(select(Issue).where(Issue.client_uuid == str(data["client_uuid"])))
     if existing is not None:
-        return _replay(existing, user, digest), False
+        return Submission(_replay(existing, user, digest), created=False)
     category = category_by_code(data["category"])
     if data.get("patrol_id") is not None:
         from gridgov.patrols.models import Patrol
@@ -156,7 +181,7 @@ def submit(user: User, data: dict, source: str = "app", placement=None) -> tuple
         existing = db.session.scalar(select(Issue).where(Issue.client_uuid == str(data["client_uuid"])))
         if existing is None:
             raise
-        return _replay(existing, user, digest), False
+        return Submission(_replay(existing, user, digest), created=False)
     for upload in photos + fix_photos:
         upload.issue_id = issue.id
     placed = {"located_by": placement.located_by, "distance_m": placement.distance_m}
@@ -187,7 +212,7 @@ def submit(user: User, data: dict, source: str = "app", placement=None) -> tuple
             data={"on_spot": True},
         )
     db.session.commit()
-    return issue, True
+    return Submission(issue, created=True)
 
 
 def _place(lon: float, lat: float, accuracy: float | None):
@@ -199,47 +224,38 @@ def _place(lon: float, lat: float, accuracy: float | None):
         raise
 
 
-def sync_batch(user: User, items: list, load_item) -> list[dict]:
+def sync_batch(user: User, items: list[OfflineReport]) -> list[dict]:
     """Store up to 50 offline reports, each on its own: one bad item fails alone."""
     if len(items) > SYNC_MAX:
         raise Invalid(Msg(f"一次最多同步 {SYNC_MAX} 条。", f"At most {SYNC_MAX} items per sync."))
     results = []
-    for index, raw in enumerate(items):
-        client_uuid = raw.get("client_uuid") if isinstance(raw, dict) else None
-        try:
-            data = load_item(raw)
-            issue, created = submit(user, data, source="sync")
-            results.append(
-                {
-                    "index": index,
-                    "client_uuid": str(issue.client_uuid),
-                    "status": 201 if created else 200,
-                    "issue_id": issue.id,
-                }
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            results.append(
-                {
-                    "index": index,
-                    "client_uuid": client_uuid,
-                    "status": exc.status,
-                    "message": exc.message,
-                    "errors": exc.errors,
-                    **exc.extra,
-                }
-            )
-        except ValueError as exc:  # marshmallow.ValidationError
-            db.session.rollback()
-            results.append(
-                {
-                    "index": index,
-                    "client_uuid": client_uuid,
-                    "status": 422,
-                    "message": Msg("字段有误。", "Invalid fields."),
-                    "errors": {"json": getattr(exc, "messages", None)},
-                }
-            )
+    for index, item in enumerate(items):
+        refusal = item.refusal
+        if refusal is None:
+            try:
+                done = submit(user, item.data, source="sync")
+            except DomainError as exc:
+                db.session.rollback()
+                refusal = exc
+            except ValueError as exc:
+                db.session.rollback()
+                refusal = Invalid(INVALID_FIELDS, errors={"json": getattr(exc, "messages", None)})
+            else:
+                issue, status = done.issue, 201 if done.created else 200
+                results.append(
+                    {"index": index, "client_uuid": issue.client_uuid, "status": status, "issue_id": issue.id}
+                )
+                continue
+        results.append(
+            {
+                "index": index,
+                "client_uuid": item.client_uuid,
+                "status": refusal.status,
+                "message": refusal.message,
+                "errors": refusal.errors,
+                **refusal.extra,
+            }
+        )
     return results
 
 

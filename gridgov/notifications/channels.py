@@ -14,7 +14,7 @@ import urllib.parse
 
 import requests
 
-from gridgov.notifications.egress import blocked_reason
+from gridgov.egress import blocked_reason
 
 
 class DeliveryError(Exception):

@@ -10,10 +10,10 @@ import requests
 from flask import current_app
 from sqlalchemy import select
 
+from gridgov.egress import Allowlist, guarded_session
 from gridgov.extensions import db
 from gridgov.notifications.budget import ROBOT_KINDS, digest_text, free_again_at, pack, recent_posts
 from gridgov.notifications.channels import DeliveryError, send_dingtalk, send_webhook, send_wecom
-from gridgov.notifications.egress import Allowlist, guarded_session
 from gridgov.notifications.models import ChannelConfig, Delivery, Notification, RobotBudget, UserPreference
 from gridgov.timeutil import LOCAL_TZ, utcnow
 

@@ -9,10 +9,10 @@ from gridgov.areas.models import Area
 from gridgov.areas.scope import area_in_scope
 from gridgov.areas.services import get_area
 from gridgov.auth.models import User
+from gridgov.egress import Allowlist, UnsafeURL, check_url
 from gridgov.errors import Forbidden, Invalid, NotFound
 from gridgov.extensions import db
 from gridgov.i18n import Msg
-from gridgov.notifications.egress import Allowlist, UnsafeURL, check_url
 from gridgov.notifications.models import ChannelConfig, Delivery, JobRun, Notification, UserPreference
 from gridgov.notifications.outbox import WEBHOOK_ROLES
 from gridgov.timeutil import utcnow

@@ -129,7 +129,8 @@ def service_definition(code, fmt):
 def requests_(fmt):
     if request.method == "POST":
         form = request.form.to_dict() if request.form else (request.get_json(silent=True) or {})
-        issue, created = services.file_request(form, request.headers.get("Idempotency-Key"))
+        done = services.file_request(form, request.headers.get("Idempotency-Key"))
+        issue = done.issue
         payload = [
             {
                 "service_request_id": str(issue.id),
@@ -138,7 +139,7 @@ def requests_(fmt):
                 "account_id": "",
             }
         ]
-        return render(fmt, payload, "service_requests", "request", 201 if created else 200)
+        return render(fmt, payload, "service_requests", "request", 201 if done.created else 200)
     return render(
         fmt,
         services.as_requests(services.find_requests(request.args)),

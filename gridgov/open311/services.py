@@ -32,7 +32,7 @@ from gridgov.i18n import Msg
 from gridgov.issues.catalogue import categories_query
 from gridgov.issues.models import Category, Department, Issue, IssueEvent
 from gridgov.issues.states import OPEN as OPEN_STATUSES
-from gridgov.issues.submission import submit
+from gridgov.issues.submission import Submission, submit
 from gridgov.logs import scrub
 from gridgov.open311.models import Open311Key
 from gridgov.timeutil import utcnow
@@ -168,7 +168,7 @@ def definition(service_code: str) -> dict:
     return {"service_code": category.code, "attributes": ATTRIBUTES}
 
 
-def file_request(form: dict, idempotency_key: str | None) -> tuple[Issue, bool]:
+def file_request(form: dict, idempotency_key: str | None) -> Submission:
     """Turn a POSTed service request into a grid issue (commits)."""
     user, key = _reporter(form.get("api_key"))
     if not form.get("service_code"):
@@ -409,12 +409,22 @@ def public_notes(issue_ids: list[int]) -> dict[int, str]:
 def as_requests(issues: list[Issue]) -> list[dict]:
     """Requests as GeoReport v2 shows them, with their status_notes."""
     notes = public_notes([i.id for i in issues])
-    return [as_request(i, notes.get(i.id, "")) for i in issues]
+    categories = _by_id(Category, {i.category_id for i in issues})
+    departments = _by_id(Department, {i.department_id for i in issues})
+    return [
+        as_request(i, categories[i.category_id], departments.get(i.department_id), notes.get(i.id, ""))
+        for i in issues
+    ]
 
 
-def as_request(issue: Issue, status_notes: str = "") -> dict:
-    category = db.session.get(Category, issue.category_id)
-    department = db.session.get(Department, issue.department_id) if issue.department_id else None
+def _by_id(model, ids: set) -> dict:
+    """The rows of `model` with these ids, in one query (the session's identity map holds them only weakly)."""
+    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def as_request(
+    issue: Issue, category: Category, department: Department | None, status_notes: str = ""
+) -> dict:
     return {
         "service_request_id": str(issue.id),
         "status": "open" if issue.status in OPEN_STATUSES else "closed",

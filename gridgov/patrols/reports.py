@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from gridgov.areas.models import Area
 from gridgov.areas.services import get_area
@@ -61,32 +61,21 @@ def collect(area: Area, day: date) -> dict:
             .group_by(PatrolGrid.area_id)
         ).all()
     )
-    found = dict(
-        db.session.execute(
-            select(Issue.area_id, func.count(Issue.id))
-            .where(Issue.area_id.in_(ids), Issue.received_at >= start, Issue.received_at < end)
-            .group_by(Issue.area_id)
-        ).all()
-    )
-    fixed = dict(
-        db.session.execute(
-            select(Issue.area_id, func.count(Issue.id))
-            .where(
-                Issue.area_id.in_(ids),
-                Issue.received_at >= start,
-                Issue.received_at < end,
-                Issue.fixed_at < end,
-            )
-            .group_by(Issue.area_id)
-        ).all()
-    )
-    overdue = dict(
-        db.session.execute(
-            select(Issue.area_id, func.count(Issue.id))
-            .where(Issue.area_id.in_(ids), Issue.overdue_at(end))
-            .group_by(Issue.area_id)
-        ).all()
-    )
+    received_today = and_(Issue.received_at >= start, Issue.received_at < end)
+    overdue_by_end = Issue.overdue_at(end)
+    issue_counts = db.session.execute(  # found, fixed the same day and overdue, in one pass
+        select(
+            Issue.area_id,
+            func.sum(case((received_today, 1), else_=0)),
+            func.sum(case((and_(received_today, Issue.fixed_at < end), 1), else_=0)),
+            func.sum(case((overdue_by_end, 1), else_=0)),
+        )
+        .where(Issue.area_id.in_(ids), or_(received_today, overdue_by_end))
+        .group_by(Issue.area_id)
+    ).all()
+    found = {area_id: int(n) for area_id, n, _, _ in issue_counts}
+    fixed = {area_id: int(n) for area_id, _, n, _ in issue_counts}
+    overdue = {area_id: int(n) for area_id, _, _, n in issue_counts}
     names = {
         a.id: (a.code, a.name, a.level)
         for a in db.session.scalars(select(Area).where(Area.path.startswith(area.path, autoescape=True)))

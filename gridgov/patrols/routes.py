@@ -16,11 +16,11 @@ from gridgov.patrols.schemas import (
     PointBatchSchema,
     ReportQuerySchema,
 )
+from gridgov.spreadsheets import json_or_xlsx, xlsx_response
 
 blp = Blueprint(
     "patrols", __name__, url_prefix="/api/v1", description="Patrols (日巡) and the daily report (日报)"
 )
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @blp.route("/patrols")
@@ -100,25 +100,10 @@ class DailyReport(MethodView):
     @auth_required(*REPORT_READERS)
     @blp.arguments(ReportQuerySchema, location="query")
     @blp.response(200)
-    @blp.doc(
-        responses={
-            "200": {
-                "description": "OK",
-                "content": {
-                    "application/json": {"schema": {"type": "object"}},
-                    XLSX: {"schema": {"type": "string", "format": "binary"}},
-                },
-            }
-        }
-    )
+    @blp.doc(responses=json_or_xlsx({"type": "object"}))
     def get(self, query):
         """The day's report for an area (frozen at 23:59; later data shows as a correction); format=xlsx."""
         report = reports.daily_report(current_user(), query["area"], query["date"])
         if query["format"] == "xlsx":
-            body = reports.daily_report_xlsx(report)
-            return Response(
-                body,
-                mimetype=XLSX,
-                headers={"Content-Disposition": 'attachment; filename="daily-report.xlsx"'},
-            )
+            return xlsx_response(reports.daily_report_xlsx(report), "daily-report.xlsx")
         return report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import current_app
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -173,17 +175,20 @@ def finish(user: User, patrol_id: int, ended_at) -> Patrol:
     return patrol
 
 
-def grids(patrol: Patrol) -> list[dict]:
+def grid_times(patrol_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Time per micro-grid of each of these patrols (by micro-grid code), in one query."""
+    times: dict[int, list[dict]] = {patrol_id: [] for patrol_id in patrol_ids}
     rows = db.session.execute(
         select(PatrolGrid, Area.code, Area.name)
         .join(Area, Area.id == PatrolGrid.area_id)
-        .where(PatrolGrid.patrol_id == patrol.id)
+        .where(PatrolGrid.patrol_id.in_(times))
         .order_by(Area.code)
     )
-    return [
-        {"code": code, "name": name, "seconds_inside": g.seconds_inside, "counted": g.counted}
-        for g, code, name in rows
-    ]
+    for g, code, name in rows:
+        times[g.patrol_id].append(
+            {"code": code, "name": name, "seconds_inside": g.seconds_inside, "counted": g.counted}
+        )
+    return times
 
 
 def track(user: User, patrol_id: int) -> dict:

@@ -6,7 +6,6 @@ the rate limiter and duplicate checks match phones without decrypting anything.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 
@@ -37,8 +36,3 @@ def blind_index(value: str) -> str:
     """A keyed hash for equality lookups (phones), useless without the key."""
     secret = hashlib.sha256(b"blind-index" + _key()).digest()
     return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
-
-
-def dev_key(secret_key: str) -> str:
-    """A development-only key derived from the secret key (production must set GRIDGOV_PII_KEY)."""
-    return base64.urlsafe_b64encode(hashlib.sha256(b"gridgov-pii" + secret_key.encode()).digest()).decode()

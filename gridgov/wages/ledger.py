@@ -60,7 +60,10 @@ def ledger(user: User, start: date, end: date, status: str | None = None) -> lis
         select(WageParty).where(WageParty.case_id.in_(ids)).order_by(WageParty.id)
     ):
         parties.setdefault(party.case_id, []).append(f"{PARTY_ZH[party.role]}：{party.name}")
-    officers = dict(db.session.execute(select(User.id, User.display_name)).all())
+    officer_ids = {c.officer_id for c in cases if c.officer_id is not None}
+    officers = dict(
+        db.session.execute(select(User.id, User.display_name).where(User.id.in_(officer_ids))).all()
+    )
     rows = []
     for case in cases:
         basis = case.amount_verified_fen if case.amount_verified_fen is not None else case.amount_claimed_fen

@@ -9,6 +9,7 @@ from gridgov.errors import Invalid, PayloadTooLarge
 from gridgov.extensions import limiter
 from gridgov.i18n import Msg
 from gridgov.pagination import paginate
+from gridgov.spreadsheets import array_of, json_or_xlsx, xlsx_response
 from gridgov.wages import evidence, intake, ledger, queries, workflow
 from gridgov.wages.crypto import blind_index
 from gridgov.wages.identity import normalise
@@ -38,7 +39,6 @@ from gridgov.wages.schemas import (
 )
 
 blp = Blueprint("wages", __name__, url_prefix="/api/v1", description="Wage-arrears claims and cases")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _phone_key() -> str:
@@ -305,28 +305,12 @@ class Ledger(MethodView):
     @auth_required(*LEDGER_READERS)
     @blp.arguments(LedgerListQuerySchema, location="query")
     @blp.response(200, LedgerRowSchema(many=True))
-    @blp.doc(
-        responses={
-            "200": {
-                "description": "OK",
-                "content": {
-                    "application/json": {
-                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/LedgerRow"}}
-                    },
-                    XLSX: {"schema": {"type": "string", "format": "binary"}},
-                },
-            }
-        }
-    )
+    @blp.doc(responses=json_or_xlsx(array_of("LedgerRow")))
     def get(self, query):
         """The case ledger (台账) for a period; format=xlsx for the spreadsheet with Chinese headers."""
         rows = ledger.ledger(current_user(), query["from_"], query["to"], query.get("status"))
         if query["format"] == "xlsx":
-            return Response(
-                ledger.ledger_xlsx(rows),
-                mimetype=XLSX,
-                headers={"Content-Disposition": 'attachment; filename="wage-ledger.xlsx"'},
-            )
+            return xlsx_response(ledger.ledger_xlsx(rows), "wage-ledger.xlsx")
         return rows
 
 
@@ -335,26 +319,13 @@ class Figures(MethodView):
     @auth_required(*LEDGER_READERS)
     @blp.arguments(LedgerQuerySchema, location="query")
     @blp.response(200, FiguresSchema)
-    @blp.doc(
-        responses={
-            "200": {
-                "description": "OK",
-                "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/Figures"}},
-                    XLSX: {"schema": {"type": "string", "format": "binary"}},
-                },
-            }
-        }
-    )
+    @blp.doc(responses=json_or_xlsx({"$ref": "#/components/schemas/Figures"}))
     def get(self, query):
         """Sites visited, notices, orders, cases, problems corrected, amount recovered, closures; format=xlsx."""
         values = ledger.figures(current_user(), query["from_"], query["to"])
         if query["format"] == "xlsx":
-            return Response(
-                ledger.figures_xlsx(values, query["from_"], query["to"]),
-                mimetype=XLSX,
-                headers={"Content-Disposition": 'attachment; filename="wage-figures.xlsx"'},
-            )
+            body = ledger.figures_xlsx(values, query["from_"], query["to"])
+            return xlsx_response(body, "wage-figures.xlsx")
         return values
 
 
