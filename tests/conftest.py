@@ -271,8 +271,8 @@ WAGE_CLAIM = {
 @pytest.fixture
 def make_wage_case(app):
     """File a wage claim through the service (the public form's schema loads it); each from its own phone."""
-    from gridgov.wages.schemas import ClaimSchema
     from gridgov.wages.intake import file_claim
+    from gridgov.wages.schemas import ClaimSchema
     from gridgov.workcal.services import seed_from_library
 
     seed_from_library()
