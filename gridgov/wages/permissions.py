@@ -6,3 +6,4 @@ is the case workflow's.
 
 OFFICERS = ("wage_officer",)  # work cases: read them, act, reveal, notices, evidence, spot checks
 LEDGER_READERS = (*OFFICERS, "leader")  # the ledger (台账) and the figures
+EXTENSION_APPROVERS = (*OFFICERS, "leader")  # another officer or a leader approves a longer conclude clock

@@ -33,6 +33,7 @@ from gridgov.wages.models import (
     WageEvent,
     WageParty,
 )
+from gridgov.wages.permissions import EXTENSION_APPROVERS
 from gridgov.wages.queries import cases_query, get_case
 from gridgov.wages.states import PAYMENT_DUE, TAKEN_UP, UNDER_CONCLUDE_CLOCK, WageState
 from gridgov.wages.states import S as W
@@ -297,7 +298,7 @@ def extend(move: Move) -> None:
     if (
         approver is None
         or approver.id == move.user.id
-        or not approver.has_role("wage_officer", "admin", "leader")
+        or not approver.may(EXTENSION_APPROVERS)
     ):
         raise Forbidden(
             Msg("延期须由另一名负责人批准。", "An extension needs another officer or leader to approve it.")
