@@ -3,11 +3,13 @@ random moves through the API they equal a full recount of the issues table, and 
 makes the same rows again."""
 # ruff: noqa: F811 - `world` is test_issues' fixture, taken as a parameter
 
+import math
 import random
 import statistics
 import threading
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from sqlalchemy import select
@@ -185,8 +187,14 @@ def handling_medians(group_by: str, start: datetime, end: datetime) -> dict:
     hours = defaultdict(list)
     for i in db.session.scalars(select(Issue).where(Issue.status == "closed")):
         if not i.deadline_provisional and start <= i.deadline.astimezone(UTC) < end:
-            hours[keys[group_by](i)].append((i.closed_at - i.received_at).total_seconds() / 3600)
-    return {key: round(statistics.median(values), 2) for key, values in hours.items()}
+            hours[keys[group_by](i)].append(
+                Fraction((i.closed_at - i.received_at) // timedelta(microseconds=1))
+            )
+    return {key: half_up(statistics.median(values) / 3_600_000_000) for key, values in hours.items()}
+
+
+def half_up(hours: Fraction) -> float:
+    return math.floor(hours * 100 + Fraction(1, 2)) / 100
 
 
 @pytest.mark.parametrize("group_by", ["grid", "category", "worker"])
@@ -200,3 +208,17 @@ def test_figures_medians_equal_a_recount(client, world, town_staff, clock, group
     assert {
         r["key"]: r["median_handling_hours"] for r in rows if r["median_handling_hours"] is not None
     } == expected
+
+
+def test_a_median_on_the_half_hundredth_rounds_up(client, world, clock):
+    h, cg = world["h"], world["cg"]
+    for took in (timedelta(hours=1), timedelta(hours=1, seconds=36)):  # median 1 h 18 s = 1.005 h
+        clock.set(datetime(2026, 3, 2, 1, tzinfo=UTC))
+        issue_id = report(client, h["worker_a"])[0].get_json()["id"]
+        act(client, h["staff_a"], issue_id, "dispatch", department_id=cg.id)
+        act(client, h["dept"], issue_id, "fix", note="x", photos=[photo(client, h["dept"])])
+        clock.advance(seconds=took.total_seconds())
+        assert act(client, h["worker_a"], issue_id, "verify", result="pass").get_json()["status"] == "closed"
+    query = {"from": "2026-03-01", "to": "2026-03-31", "group_by": "category"}
+    rows = client.get("/api/v1/stats/issues", query_string=query, headers=h["leader"]).get_json()
+    assert [(r["closed"], r["median_handling_hours"]) for r in rows] == [(2, 1.01)]  # 四舍五入, not 1.0

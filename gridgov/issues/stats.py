@@ -13,7 +13,8 @@ The evaluation formulas of Chinese digital urban management (数字化城市管�
   back at least once, `reworked_3_plus`: three times or more; 返工率 `rework_rate` = reworked ÷
   (应结案数 − 缓办数);
 - `reported`: issues received in the period, rejected and merged excluded (a count beside the set, in no rate);
-- `median_handling_hours`: median of (closed − received) over the closed issues of the set.
+- `median_handling_hours`: median of (closed − received) over the closed issues of the set, in hours
+  to 2 places, half up, computed exactly (the mean of the middle two for an even count).
 Rates are fractions rounded to 4 places (0.9372 = 93.72%), null when the denominator is 0.
 """
 
@@ -22,9 +23,10 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from datetime import datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Float, Integer, any_, cast, func, or_, select
+from sqlalchemy import Integer, any_, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
@@ -80,7 +82,10 @@ class StatsRowSchema(Schema):
     reworked_3_plus = _count("of the due and not deferred, issues sent back three times or more")
     rework_rate = _rate("返工率 = reworked ÷ (due − deferred)")
     median_handling_hours = fields.Float(
-        allow_none=True, metadata={"description": "median of (closed − received) over the closed, in hours"}
+        allow_none=True,
+        metadata={
+            "description": "median of (closed − received) over the closed, in hours to 2 places (half up)"
+        },
     )
 
 
@@ -225,23 +230,25 @@ def _median_hours(user: User, query: dict, group: str, start: datetime, end: dat
         *_in_area(Issue.area_id, user, query),
     )
     if db.engine.dialect.name == "postgresql":
-        seconds = cast(func.extract("epoch", Issue.closed_at - Issue.received_at), Float)
-        median = func.percentile_cont(0.5).within_group(seconds)
-        return {
-            value: _hours(middle)
-            for value, middle in db.session.execute(source.add_columns(column, median).group_by(column))
-        }
+        # over the interval itself: exact microseconds, where float hours would round 1.005 h either way
+        middle = func.percentile_cont(0.5).within_group(Issue.closed_at - Issue.received_at)
+        statement = source.add_columns(column, func.extract("epoch", middle)).group_by(column)
+        return {value: _hours(Decimal(seconds)) for value, seconds in db.session.execute(statement)}
     durations: dict = defaultdict(list)
     for value, received_at, closed_at in db.session.execute(
         source.add_columns(column, Issue.received_at, Issue.closed_at)
     ):
-        durations[value].append((closed_at - received_at).total_seconds())
-    return {value: _hours(statistics.median(values)) for value, values in durations.items()}
+        durations[value].append(closed_at - received_at)
+    return {value: _hours(_seconds(statistics.median(values))) for value, values in durations.items()}
 
 
-def _hours(seconds: float) -> float:
-    """A median in seconds as the figure shows it: hours to 2 places."""
-    return round(seconds / 3600, 2)
+def _seconds(duration: timedelta) -> Decimal:
+    return Decimal(duration // timedelta(microseconds=1)) / 1_000_000
+
+
+def _hours(seconds: Decimal) -> float:
+    """A median in seconds as the figure shows it: hours to 2 places, half up (四舍五入)."""
+    return float((seconds / 3600).quantize(Decimal("0.01"), ROUND_HALF_UP))
 
 
 def issue_figures(user: User, query: dict) -> list[dict]:
