@@ -3,17 +3,23 @@ random moves through the API they equal a full recount of the issues table, and 
 makes the same rows again."""
 # ruff: noqa: F811 - `world` is test_issues' fixture, taken as a parameter
 
+import math
 import random
+import statistics
 import threading
-from collections import Counter
-from datetime import UTC, datetime
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from sqlalchemy import select
 
+from gridgov.areas.models import Area
+from gridgov.auth.models import User
 from gridgov.extensions import db
 from gridgov.issues import counts, workflow
 from gridgov.issues.counts import IssueCount
+from gridgov.issues.models import Category, Issue
 from gridgov.issues.summary import COUNTERS, KEYS, IssueDailyFigures, recount
 from tests.test_issues import POINT_A, POINT_B, act, photo, report, world  # noqa: F401 - fixture
 
@@ -65,11 +71,12 @@ def move(client, world, rng, issue_id: int, status: str, ids: list[int]) -> None
     assert response.status_code in (200, 409), response.get_json()  # 409: the merge target was merged
 
 
-def test_summary_equals_a_recount_after_random_moves(client, world, town_staff, clock):
+def random_history(client, world, clock, steps: int = 160) -> list[int]:
+    """Reports and random moves spread over many local days; the ids of the issues reported."""
     rng = random.Random(22)
     clock.set(datetime(2026, 3, 2, 1, tzinfo=UTC))
     ids: list[int] = []
-    for step in range(160):
+    for step in range(steps):
         clock.advance(hours=rng.choice([1, 5, 17, 30]))  # moves land on many local days, some late
         if step % 3 == 0 or not ids:
             worker = rng.choice(["worker_a", "worker_b"])
@@ -81,6 +88,11 @@ def test_summary_equals_a_recount_after_random_moves(client, world, town_staff, 
         issue_id = rng.choice(ids)
         status = client.get(f"/api/v1/issues/{issue_id}", headers=world["h"]["leader"]).get_json()["status"]
         move(client, world, rng, issue_id, status, ids)
+    return ids
+
+
+def test_summary_equals_a_recount_after_random_moves(client, world, town_staff, clock):
+    ids = random_history(client, world, clock)
     statuses = Counter(
         client.get(f"/api/v1/issues/{i}", headers=world["h"]["leader"]).get_json()["status"] for i in ids
     )
@@ -155,3 +167,58 @@ def test_concurrent_moves_lose_no_count(app, client, world, clock, database_url)
     rows = summary_rows()
     assert sum(c["deferred"] for c in rows.values()) == 12
     assert rows == recounted()
+
+
+def handling_medians(group_by: str, start: datetime, end: datetime) -> dict:
+    """{row key: median hours} recounted from the closed issues due in [start, end)."""
+    areas = {a.id: a for a in db.session.scalars(select(Area))}
+    keys = {
+        "category": lambda i: db.session.get(Category, i.category_id).code,
+        "worker": lambda i: db.session.get(User, i.reporter_id).username,
+        "grid": lambda i: next(
+            (
+                areas[int(p)].code
+                for p in areas[i.area_id].path.strip("/").split("/")
+                if areas[int(p)].level == "grid"
+            ),
+            None,
+        ),
+    }
+    hours = defaultdict(list)
+    for i in db.session.scalars(select(Issue).where(Issue.status == "closed")):
+        if not i.deadline_provisional and start <= i.deadline.astimezone(UTC) < end:
+            hours[keys[group_by](i)].append(
+                Fraction((i.closed_at - i.received_at) // timedelta(microseconds=1))
+            )
+    return {key: half_up(statistics.median(values) / 3_600_000_000) for key, values in hours.items()}
+
+
+def half_up(hours: Fraction) -> float:
+    return math.floor(hours * 100 + Fraction(1, 2)) / 100
+
+
+@pytest.mark.parametrize("group_by", ["grid", "category", "worker"])
+def test_figures_medians_equal_a_recount(client, world, town_staff, clock, group_by):
+    random_history(client, world, clock, steps=220)
+    query = {"from": "2026-03-01", "to": "2026-04-30", "group_by": group_by}
+    rows = client.get("/api/v1/stats/issues", query_string=query, headers=world["h"]["leader"]).get_json()
+    start, end = datetime(2026, 2, 28, 16, tzinfo=UTC), datetime(2026, 4, 30, 16, tzinfo=UTC)  # local dates
+    expected = handling_medians(group_by, start, end)
+    assert len(expected) >= 2 and len(set(expected.values())) >= 2  # several groups, different medians
+    assert {
+        r["key"]: r["median_handling_hours"] for r in rows if r["median_handling_hours"] is not None
+    } == expected
+
+
+def test_a_median_on_the_half_hundredth_rounds_up(client, world, clock):
+    h, cg = world["h"], world["cg"]
+    for took in (timedelta(hours=1), timedelta(hours=1, seconds=36)):  # median 1 h 18 s = 1.005 h
+        clock.set(datetime(2026, 3, 2, 1, tzinfo=UTC))
+        issue_id = report(client, h["worker_a"])[0].get_json()["id"]
+        act(client, h["staff_a"], issue_id, "dispatch", department_id=cg.id)
+        act(client, h["dept"], issue_id, "fix", note="x", photos=[photo(client, h["dept"])])
+        clock.advance(seconds=took.total_seconds())
+        assert act(client, h["worker_a"], issue_id, "verify", result="pass").get_json()["status"] == "closed"
+    query = {"from": "2026-03-01", "to": "2026-03-31", "group_by": "category"}
+    rows = client.get("/api/v1/stats/issues", query_string=query, headers=h["leader"]).get_json()
+    assert [(r["closed"], r["median_handling_hours"]) for r in rows] == [(2, 1.01)]  # 四舍五入, not 1.0
