@@ -58,7 +58,7 @@ test: install-dev assets
 FAKETIME_LIB ?= $(firstword $(wildcard /usr/lib/*/faketime/libfaketimeMT.so.1))
 FUTURE     ?= +365d +1826d
 ## A pass that hangs (a timed wait on the moved clock) is stopped with its threads' stacks printed.
-FUTURE_TIMEOUT ?= 1200
+FUTURE_TIMEOUT ?= 1800
 test-future: install-dev assets
 	@test -n "$(FAKETIME_LIB)" || { echo "libfaketime is missing: apt-get install faketime"; exit 1; }
 	@for offset in $(FUTURE); do echo "== clock moved $$offset"; \
