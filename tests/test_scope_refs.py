@@ -36,6 +36,7 @@ QUANTITIES = {
     "day",
     "year",
     "month_days",
+    "after",  # a keyset cursor: a bound on the ids of rows already scoped, it names no object
 }
 UNKNOWN_IDS = (987654, 2**40)
 
