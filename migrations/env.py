@@ -40,9 +40,9 @@ target_db = current_app.extensions["migrate"].db
 
 def include_object(obj, name, type_, reflected, compare_to):
     """Leave out what exists only where PostGIS does (revision 0035): it has no ORM model."""
-    from gridgov.areas.postgis import NOT_IN_METADATA
+    from gridgov.areas.postgis import in_metadata
 
-    return not (reflected and compare_to is None and (type_, name) in NOT_IN_METADATA)
+    return in_metadata(obj, name, type_, reflected, compare_to)
 
 
 def get_metadata():

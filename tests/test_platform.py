@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, select, text
 
 from gridgov import create_app
 from gridgov.areas.models import Area
+from gridgov.areas.postgis import in_metadata
 from gridgov.auth.models import User
 from gridgov.config import ConfigError, load_config
 from gridgov.extensions import db
@@ -108,7 +109,8 @@ def test_migrations_build_the_models_schema(empty_database_url, app_config):
     assert runner.invoke(args=["db", "check"]).exit_code == 0
     with migrated.app_context():
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            opts = {"compare_type": True, "include_object": in_metadata}  # as migrations/env.py
+            context = MigrationContext.configure(connection, opts=opts)
             assert compare_metadata(context, db.metadata) == []
         db.engine.dispose()
 

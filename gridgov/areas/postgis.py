@@ -36,6 +36,11 @@ INDEX_DDL = "CREATE INDEX IF NOT EXISTS ix_areas_geom ON areas USING gist (geom)
 # What PostGIS adds that the ORM does not describe: `flask db check` must not offer to drop it.
 NOT_IN_METADATA = {("column", "geom"), ("index", "ix_areas_geom"), ("table", "spatial_ref_sys")}
 
+
+def in_metadata(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's include_object: leave out what exists only where PostGIS does (it has no ORM model)."""
+    return not (reflected and compare_to is None and (type_, name) in NOT_IN_METADATA)
+
 _geom = literal_column("areas.geom")
 _FIELDS = (Area.id, Area.code, Area.name, Area.level, Area.parent_id)
 
