@@ -64,7 +64,10 @@ def browser():
         pytest.skip(missing)
     # Under libfaketime (CI's clock-ahead run) only the app's clock moves: Node and Chromium would
     # hang with it, and a browser on real time beside a server ahead of it is what users have.
-    preload = {k: os.environ.pop(k) for k in ("LD_PRELOAD", "FAKETIME") if k in os.environ}
+    # Only LD_PRELOAD is withheld from the children: libfaketime in this process rereads FAKETIME
+    # every few seconds, and without it the server's clock would fall back a year for that
+    # while (a session cookie signed then is a year old at the next request).
+    preload = {k: os.environ.pop(k) for k in ("LD_PRELOAD",) if k in os.environ}
     try:
         with playwright_api.sync_playwright() as pw:
             chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
