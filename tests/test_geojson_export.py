@@ -118,6 +118,29 @@ def test_market_zones_come_back_counter_clockwise(client, admin, two_towns):
     assert_rfc7946_winding(market["zones"]["features"][0]["geometry"])
 
 
+def test_a_market_update_checks_its_zones_as_creation_does(client, admin, two_towns):
+    """PATCH took any object as zones; a check-in inside the market then failed on the bad shape."""
+    created = client.post(
+        "/api/v1/markets", json={"name": "杨庄", "area_id": two_towns["MA"].id, "rule": "逢二"}, headers=admin
+    )
+    url = f"/api/v1/markets/{created.get_json()['id']}"
+    square = {"type": "Polygon", "coordinates": [clockwise_square(113.001, 33.001, 0.001)]}
+    for bad in (
+        {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": "here"}]},
+        {"features": "none"},
+        {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Polygon"}}]},
+    ):
+        refused = client.patch(url, json={"zones": bad}, headers=admin)
+        assert refused.status_code == 422, refused.get_json()
+        assert "zones" in refused.get_json()["errors"]["json"]
+    assert client.get(url, headers=admin).get_json()["zones"] is None  # nothing was stored
+    zones = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": square}]}
+    changed = client.patch(url, json={"zones": zones}, headers=admin)
+    assert changed.status_code == 200, changed.get_json()
+    assert_rfc7946_winding(changed.get_json()["zones"]["features"][0]["geometry"])
+    assert client.patch(url, json={"zones": None}, headers=admin).get_json()["zones"] is None
+
+
 def test_whole_set_formats_send_no_paging_header(client, admin, two_towns, make_user, auth_headers):
     paged = client.get("/api/v1/areas?page=1&page_size=2", headers=admin)
     assert len(paged.get_json()) == 2 and "X-Pagination" in paged.headers

@@ -21,6 +21,32 @@ class RuleField(fields.Field):
         raise ValidationError("Not a valid rule: give a string such as 逢二 or an object.")
 
 
+def check_zones(zones) -> None:
+    """Vending zones are a FeatureCollection of valid polygons, on creation and on every change:
+    a check-in reads them as shapes."""
+    if zones is None:
+        return
+    features = zones.get("features")
+    if (
+        zones.get("type") != "FeatureCollection"
+        or not isinstance(features, list)
+        or not all(
+            isinstance(f, dict)
+            and isinstance(f.get("geometry"), dict)
+            and f["geometry"].get("type") in ("Polygon", "MultiPolygon")
+            for f in features
+        )
+    ):
+        raise ValidationError("zones must be a FeatureCollection of Polygon features.", "zones")
+    from gridgov.areas.geometry import GeometryError, parse_area_geometry
+
+    for i, feature in enumerate(features):
+        try:
+            parse_area_geometry(feature["geometry"], None)
+        except GeometryError as exc:
+            raise ValidationError(f"zone {i + 1}: {exc}", "zones") from exc
+
+
 class MarketSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
@@ -53,28 +79,7 @@ class MarketSchema(Schema):
 
     @validates_schema
     def check_zones(self, data, **kwargs):
-        zones = data.get("zones")
-        if zones is None:
-            return
-        features = zones.get("features")
-        if (
-            zones.get("type") != "FeatureCollection"
-            or not isinstance(features, list)
-            or not all(
-                isinstance(f, dict)
-                and isinstance(f.get("geometry"), dict)
-                and f["geometry"].get("type") in ("Polygon", "MultiPolygon")
-                for f in features
-            )
-        ):
-            raise ValidationError("zones must be a FeatureCollection of Polygon features.", "zones")
-        from gridgov.areas.geometry import GeometryError, parse_area_geometry
-
-        for i, feature in enumerate(features):
-            try:
-                parse_area_geometry(feature["geometry"], None)
-            except GeometryError as exc:
-                raise ValidationError(f"zone {i + 1}: {exc}", "zones") from exc
+        check_zones(data.get("zones"))
 
 
 class MarketUpdateSchema(Schema):
@@ -83,8 +88,12 @@ class MarketUpdateSchema(Schema):
     missing_day = fields.String(validate=validate.OneOf(MISSING_DAY_POLICIES))
     start_time = fields.Time(format="%H:%M", metadata=HH_MM)
     end_time = fields.Time(format="%H:%M", metadata=HH_MM)
-    zones = fields.Dict(allow_none=True)
+    zones = GeoJSONField(allow_none=True, metadata={"description": "As on creation; null removes them"})
     active = fields.Boolean()
+
+    @validates_schema
+    def check_zones(self, data, **kwargs):
+        check_zones(data.get("zones"))
 
 
 class RangeQuerySchema(Schema):
