@@ -3,6 +3,8 @@
 A minimal Flask app that checks a bearer token with PyJWT (the same key and algorithm as gridgov)
 and reads the caller's row from the same database with SQLAlchemy Core. gunicorn serves it beside
 gridgov in the same run, so gridgov's CPU per request is read as a multiple of this one.
+`/floor-token` checks the token and reads nothing: the difference between the two is what one
+SQLAlchemy Core statement costs on this stack, the unit bench/cpu.py counts an endpoint's statements in.
 """
 
 from __future__ import annotations
@@ -20,12 +22,26 @@ KEY = os.environ.get("GRIDGOV_SECRET_KEY", "dev-only-insecure-secret-key-change-
 ONE_ROW = text("SELECT id, username, display_name FROM users WHERE id = :id AND is_active")
 
 
-@app.get("/floor")
-def floor():
+def _claims() -> dict | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     try:
-        claims = jwt.decode(token, KEY, algorithms=["HS256"])
+        return jwt.decode(token, KEY, algorithms=["HS256"])
     except jwt.PyJWTError:
+        return None
+
+
+@app.get("/floor-token")
+def floor_token():
+    claims = _claims()
+    if claims is None:
+        return jsonify(error="unauthorized"), 401
+    return jsonify(id=int(claims["sub"]))
+
+
+@app.get("/floor")
+def floor():
+    claims = _claims()
+    if claims is None:
         return jsonify(error="unauthorized"), 401
     with engine.connect() as conn:
         row = conn.execute(ONE_ROW, {"id": int(claims["sub"])}).mappings().first()
