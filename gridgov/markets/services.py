@@ -51,6 +51,13 @@ def _check_hours(start: time, end: time) -> None:
         )
 
 
+# What computing a market's occurrences reads of it.
+OCCURRENCE_COLUMNS = tuple(
+    Market.__table__.c[name]
+    for name in ("id", "name", "area_id", "rule", "missing_day", "start_time", "end_time")
+)
+
+
 def markets_query(user: User, area_id: int | None = None):
     query = (
         select(Market).join(Area, Area.id == Market.area_id).where(area_in_scope(user)).order_by(Market.id)
@@ -235,7 +242,7 @@ def ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
 
 
-def _blackouts_for(markets: list[Market]) -> dict[int, list[tuple[Row, LunarBlackout]]]:
+def _blackouts_for(markets: list[Market | Row]) -> dict[int, list[tuple[Row, LunarBlackout]]]:
     """Blackouts of each market's town or district (an ancestor of, or the same as, its area), as
     rows (id, name, …): only read here, and an entity load cost three times the statement."""
     areas, closed = Area.__table__.c, MarketBlackout.__table__.c
@@ -267,9 +274,11 @@ def _blackouts_for(markets: list[Market]) -> dict[int, list[tuple[Row, LunarBlac
 
 
 def compute_occurrences(
-    markets: list[Market], start: date, end: date, with_cancelled: bool = True
+    markets: list[Market | Row], start: date, end: date, with_cancelled: bool = True
 ) -> list[dict]:
-    """Every occurrence of these markets in [start, end], by date then market, with status and teams."""
+    """Every occurrence of these markets in [start, end], by date then market, with status and teams.
+
+    A market is an entity or a row of `OCCURRENCE_COLUMNS`: only those attributes are read."""
     if not markets:
         return []
     ids = {m.id for m in markets}
@@ -370,12 +379,24 @@ def _day_plan(days, table: DayTable, clocks: tuple[str, str], lunar_rule: bool) 
     return plan
 
 
+def _closed_days(lunar_of: dict, blackouts: list[tuple]) -> dict[date, Row]:
+    """The table's days a set of blackouts closes, each with the first of them that closes it: once
+    per set (per town), not per market, whatever rule and exceptions a market has."""
+    closed = {}
+    for day, lunar in lunar_of.items():
+        for blackout, rule in blackouts:
+            if rule.covers(lunar):
+                closed[day] = blackout
+                break
+    return closed
+
+
 def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, with_cancelled) -> list[dict]:
     by_day: dict[date, list[dict]] = {day: [] for day, _ in table.days}
     facts, lunar_of = table.facts, table.lunar
     no_teams: list = []
     # Thousands of markets share a few dozen (rule, hours) pairs and a town's blackouts: each
-    # pair's days and strings, and which of them a set of blackouts closes, are worked out once.
+    # pair's days and strings, and the days each town's set of blackouts closes, are worked out once.
     plans: dict[tuple, list[tuple]] = {}
     closures: dict[tuple, dict] = {}
     hours: dict[tuple, tuple[str, str]] = {}
@@ -408,18 +429,10 @@ def _build_occurrences(markets, start, end, table, by_market, blackouts, teams, 
             continue
         closure = None
         if market_blackouts:
-            # Keyed by the shared plan's id: a plan made for one market's exceptions is not kept, so
-            # its id could be reused; its closure is worked out afresh.
-            closure_key = (id(plan), tuple(b.id for b, _ in market_blackouts)) if not special else None
-            closure = closures.get(closure_key) if closure_key else None
+            closure_key = tuple(b.id for b, _ in market_blackouts)
+            closure = closures.get(closure_key)
             if closure is None:
-                closure = {
-                    day: next(b for b, rule in market_blackouts if rule.covers(lunar_of[day]))
-                    for day, *_ in plan
-                    if any(rule.covers(lunar_of[day]) for _, rule in market_blackouts)
-                }
-                if closure_key:
-                    closures[closure_key] = closure
+                closure = closures[closure_key] = _closed_days(lunar_of, market_blackouts)
         for day, iso, lunar_dict, uncertain, start_at, end_at in plan:
             entry = special.get(day) if special else None
             status = "scheduled" if entry is None else entry["status"]
@@ -467,7 +480,9 @@ def occurrences(user: User, market_id: int, start: date, end: date) -> list[dict
 def market_days(user: User, start: date, end: date, area_id: int | None = None) -> list[dict]:
     """Every market's occurrences in the range, for the markets in scope (and under `area_id`)."""
     _check_range(start, end)
-    markets = list(db.session.scalars(markets_query(user, area_id).where(Market.active.is_(True))))
+    query = markets_query(user, area_id).where(Market.active.is_(True))
+    # Rows, not entities: only read here, and 10,000 entities cost a quarter of a year's occurrences.
+    markets = list(db.session.execute(query.with_only_columns(*OCCURRENCE_COLUMNS)))
     return compute_occurrences(markets, start, end)
 
 
