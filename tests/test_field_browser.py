@@ -18,7 +18,7 @@ from gridgov.areas.models import Area
 from gridgov.auth.models import ConsoleSession, User
 from gridgov.extensions import db
 from gridgov.issues.models import Department, Issue, Upload
-from gridgov.markets.models import MarketCheckin, PatrolTeam
+from gridgov.markets.models import MarketAssignment, MarketCheckin, PatrolTeamMember
 from gridgov.patrols.models import Patrol, PatrolPoint
 from gridgov.timeutil import local_today, utcnow
 from tests import test_console_browser as console
@@ -440,11 +440,26 @@ def test_market_duty_lists_his_teams_days_and_checks_in(phone, server, client, a
         headers=staff,
     )
     assert market.status_code == 201, market.json
-    team = db.session.scalar(select(PatrolTeam).where(PatrolTeam.name == "遵化店镇巡防一队"))
-    today = local_today().isoformat()
+    # A team of his own for the all-day market. The demo's rotation follows the date and may have
+    # him on duty elsewhere today; nobody can be at two markets at once, so staff take him off first.
+    today = local_today()
+    elsewhere = db.session.scalars(
+        select(MarketAssignment.id)
+        .join(PatrolTeamMember, PatrolTeamMember.team_id == MarketAssignment.team_id)
+        .where(PatrolTeamMember.user_id == users["patrol_zunhua"].id, MarketAssignment.date == today)
+    ).all()
+    for assignment_id in elsewhere:
+        assert client.delete(f"/api/v1/market-assignments/{assignment_id}", headers=staff).status_code == 204
+    team = client.post(
+        "/api/v1/patrol-teams",
+        json={"name": "早市巡防队", "area_id": village.id, "member_ids": [users["patrol_zunhua"].id]},
+        headers=staff,
+    )
+    assert team.status_code == 201, team.json
+    today = today.isoformat()
     assigned = client.post(
         f"/api/v1/markets/{market.json['id']}/assignments",
-        json={"team_ids": [team.id], "date": today},
+        json={"team_ids": [team.json["id"]], "date": today},
         headers=staff,
     )
     assert assigned.status_code in (200, 201), assigned.json
@@ -455,7 +470,7 @@ def test_market_duty_lists_his_teams_days_and_checks_in(phone, server, client, a
     )
     page.click('#tabs [data-screen="market"]')
     day = page.locator(f'#market-list li[data-market="{market.json["id"]}"][data-date="{today}"]')
-    assert "mine" in day.get_attribute("class") and "遵化店镇巡防一队" in day.inner_text()
+    assert "mine" in day.get_attribute("class") and "早市巡防队" in day.inner_text()
     # A check-in's device time must fall on the day it is received: right his clock first (this
     # also puts the browser, which libfaketime does not move, on the server's time in test-future).
     page.clock.set_system_time(datetime.now(UTC))
