@@ -1,0 +1,132 @@
+"""Monthly partitions of `patrol_points` on PostgreSQL (a province writes 20 million points a week).
+
+The table is `PARTITION BY RANGE (t)`, one partition per calendar month in UTC named
+`patrol_points_YYYY_MM`, and a DEFAULT partition so that a point whose month has no partition yet
+(a phone whose clock is years behind) is still stored and read: no acknowledged point is refused.
+Partitions are created ahead of time by the scheduler (`ensure_partitions`) and at migration time;
+retention drops whole months instead of deleting tens of millions of rows (see
+`patrols.jobs.purge_old_points`). On SQLite the table is a plain table and all of this is a no-op.
+
+The partitions are not in the ORM metadata: `in_metadata` keeps them out of `flask db check`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+PARENT = "patrol_points"
+DEFAULT = "patrol_points_default"
+LOCK_TIMEOUT = "10s"
+_MONTHLY = re.compile(r"^patrol_points_(\d{4})_(\d{2})$")
+
+
+def in_metadata(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's include_object: leave out the partitions, which have no ORM model of their own."""
+    if not (reflected and compare_to is None and type_ == "table"):
+        return True
+    return not (name == DEFAULT or _MONTHLY.match(name))
+
+
+def month_start(moment: datetime) -> datetime:
+    """The first instant of `moment`'s calendar month in UTC, naive (as the column stores it)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return datetime(moment.year, moment.month, 1)
+
+
+def add_months(month: datetime, n: int) -> datetime:
+    index = month.year * 12 + month.month - 1 + n
+    return datetime(index // 12, index % 12 + 1, 1)
+
+
+def partition_name(month: datetime) -> str:
+    return f"{PARENT}_{month.year:04d}_{month.month:02d}"
+
+
+def is_partitioned(conn: Connection) -> bool:
+    """Whether `patrol_points` is a partitioned table here (PostgreSQL after revision 0037)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    return bool(
+        conn.scalar(
+            text(
+                "SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+                "WHERE c.relname = :name AND pg_table_is_visible(c.oid)"
+            ),
+            {"name": PARENT},
+        )
+    )
+
+
+def monthly_partitions(conn: Connection) -> Iterator[tuple[str, datetime]]:
+    """The attached monthly partitions and their first month, oldest first."""
+    names = conn.scalars(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = CAST(:parent AS regclass) ORDER BY c.relname"
+        ),
+        {"parent": PARENT},
+    )
+    for name in names:
+        found = _MONTHLY.match(name)
+        if found:
+            yield name, datetime(int(found[1]), int(found[2]), 1)
+
+
+def _exists(conn: Connection, name: str) -> bool:
+    return conn.scalar(text("SELECT to_regclass(:name)"), {"name": name}) is not None
+
+
+def create_default(conn: Connection) -> None:
+    conn.execute(text(f"CREATE TABLE IF NOT EXISTS {DEFAULT} PARTITION OF {PARENT} DEFAULT"))
+
+
+def create_month(conn: Connection, month: datetime) -> bool:
+    """Create one month's partition; False when it exists. Rows of that month already in DEFAULT
+    move into it: PostgreSQL refuses a partition whose rows the DEFAULT partition holds."""
+    name = partition_name(month)
+    if _exists(conn, name):
+        return False
+    # The parent first, in the mode the DDL needs anyway: no writer adds a row of that month to
+    # DEFAULT between the move and the attach, and no lock is upgraded (no deadlock with ingest).
+    # A long reader must not queue the ingest behind this lock: give up, the next run retries.
+    conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    conn.execute(text(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE"))
+    if _exists(conn, name):
+        return False
+    bounds = {"lower": month, "upper": add_months(month, 1)}
+    stray = conn.scalar(
+        text(f"SELECT EXISTS (SELECT 1 FROM {DEFAULT} WHERE t >= :lower AND t < :upper)"), bounds
+    )
+    lower, upper = (f"'{bounds[k]:%Y-%m-%d %H:%M:%S}'" for k in ("lower", "upper"))
+    if not stray:
+        conn.execute(
+            text(f"CREATE TABLE {name} PARTITION OF {PARENT} FOR VALUES FROM ({lower}) TO ({upper})")
+        )
+        return True
+    conn.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)"))
+    conn.execute(
+        text(
+            f"WITH moved AS (DELETE FROM {DEFAULT} WHERE t >= :lower AND t < :upper RETURNING *) "
+            f"INSERT INTO {name} SELECT * FROM moved"
+        ),
+        bounds,
+    )
+    conn.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES FROM ({lower}) TO ({upper})"))
+    return True
+
+
+def ensure_partitions(conn: Connection, now: datetime, months_ahead: int = 2) -> list[str]:
+    """Create the partitions of `now`'s month and the next `months_ahead` (idempotent); the names
+    created. The caller commits. Nothing on SQLite or on a table that is not partitioned."""
+    if not is_partitioned(conn):
+        return []
+    create_default(conn)
+    first = month_start(now)
+    months = (add_months(first, n) for n in range(months_ahead + 1))
+    return [partition_name(month) for month in months if create_month(conn, month)]
