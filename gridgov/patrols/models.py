@@ -17,8 +17,8 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.schema import CreateColumn
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.schema import CreateColumn
 
 from gridgov.dbtypes import UTCDateTime
 from gridgov.extensions import db
