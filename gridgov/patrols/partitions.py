@@ -27,9 +27,14 @@ _MONTHLY = re.compile(r"^patrol_points_(\d{4})_(\d{2})$")
 
 def in_metadata(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic's include_object: leave out the partitions, which have no ORM model of their own."""
-    if not (reflected and compare_to is None and type_ == "table"):
+    if not (reflected and compare_to is None):
         return True
-    return not (name == DEFAULT or _MONTHLY.match(name))
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
+    return not is_partition_name(table)
+
+
+def is_partition_name(name: str) -> bool:
+    return name == DEFAULT or bool(_MONTHLY.match(name))
 
 
 def month_start(moment: datetime) -> datetime:
