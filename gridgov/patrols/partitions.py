@@ -37,10 +37,14 @@ def is_partition_name(name: str) -> bool:
     return name == DEFAULT or bool(_MONTHLY.match(name))
 
 
+def naive_utc(moment: datetime) -> datetime:
+    """As the column stores it: naive UTC."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+
 def month_start(moment: datetime) -> datetime:
-    """The first instant of `moment`'s calendar month in UTC, naive (as the column stores it)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    """The first instant of `moment`'s calendar month in UTC, naive."""
+    moment = naive_utc(moment)
     return datetime(moment.year, moment.month, 1)
 
 
@@ -136,3 +140,45 @@ def ensure_partitions(conn: Connection, now: datetime, months_ahead: int = 2) ->
     first = month_start(now)
     months = (add_months(first, n) for n in range(months_ahead + 1))
     return [partition_name(month) for month in months if create_month(conn, month)]
+
+
+def detach_month(conn: Connection, name: str, cutoff: datetime) -> bool:
+    """Detach a month's partition when every point in it belongs to a patrol started before
+    `cutoff` (the retention rule would delete them all); False when it is kept, and the caller's
+    DELETE then removes its expired rows one by one. The caller commits at once: the parent stays
+    locked against ingest until then, for one index probe per recent patrol, not a scan."""
+    conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    # Exclusive before the check: no point of a recent patrol lands in it between check and detach.
+    conn.execute(text(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE"))
+    if not _exists(conn, name):
+        return False
+    recent = conn.scalar(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM patrols CROSS JOIN LATERAL "  # noqa: S608 - names are built here
+            f"(SELECT 1 FROM {name} p WHERE p.patrol_id = patrols.id LIMIT 1) AS hit "
+            "WHERE patrols.started_at >= :cutoff)"
+        ),
+        {"cutoff": naive_utc(cutoff)},
+    )
+    if recent:
+        return False
+    conn.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {name}"))
+    return True
+
+
+def detached_months(conn: Connection) -> list[str]:
+    """Monthly tables no longer attached: detached by a purge that stopped before dropping them."""
+    names = conn.scalars(
+        text(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition "
+            "AND relname LIKE 'patrol\\_points\\_%' AND pg_table_is_visible(oid) ORDER BY relname"
+        )
+    )
+    return [name for name in names if _MONTHLY.match(name)]
+
+
+def drop_detached(conn: Connection, name: str) -> int:
+    """Count, then drop, a detached month (no writer reaches it any more: the count is exact)."""
+    rows = conn.scalar(text(f"SELECT count(*) FROM {name}"))  # noqa: S608 - names are built here
+    conn.execute(text(f"DROP TABLE {name}"))
+    return rows
