@@ -1,7 +1,10 @@
 """Patrol points bench: ingest into the monthly-partitioned table against a plain copy, and
 retention by dropping a month against DELETE (issue #22: a province writes 20 million a week).
 
-    .venv/bin/python bench/patrol_points.py postgresql://postgres@127.0.0.1:5432/gg_part [points]
+    .venv/bin/python bench/patrol_points.py postgresql://postgres@127.0.0.1:5432/gg_part [points [month]]
+
+`points` a path and round (default 100,000); `month`, the rows of each month in the retention
+comparison (default 1,000,000).
 
 It works in a scratch schema of that database (`bench_patrol_points`, dropped afterwards) built
 from the models, so the partitioned table is exactly the app's. Each path runs in alternating
@@ -12,7 +15,8 @@ best of the rounds, because the machine is shared: the ratio is the figure to re
 - the statement the service used, `session.execute(PatrolPoint.__table__.insert(), rows)`
   (psycopg 3 executemany: one pipelined INSERT a row), and the one it uses now, a single
   multi-row INSERT (`services.insert_points`), one commit per batch of 100 and of 1,000;
-- the whole `patrols.services.add_points` (validation, the batch row, the commit), partitioned only.
+- the whole `patrols.services.add_points` (validation, the batch row, the commit), partitioned
+  only, from one thread and from four at once (the API runs several workers).
 
 Target: at least 20,000 points/s in batches.
 """
@@ -28,6 +32,7 @@ from common import table
 
 SCHEMA = "bench_patrol_points"
 ROUNDS = 3
+THREADS = 4
 KINDS = ("executemany", "VALUES", "unnest")
 
 
@@ -143,7 +148,37 @@ def service_rate(user, rows: list[dict], batch: int, seq: dict[int, int]) -> flo
     return len(rows) / (time.perf_counter() - began)
 
 
+def threaded_service_rate(app, user_id: int, rows: list[dict], batch: int, seq: dict[int, int]) -> float:
+    """`add_points` from THREADS threads at once, each with its own session (as gunicorn's workers
+    share the database): the commits' WAL flushes overlap. Each thread has its own patrols."""
+    import threading
+
+    from gridgov.auth.models import User
+    from gridgov.extensions import db
+
+    by_patrol: dict[int, list[dict]] = {}
+    for row in rows:
+        by_patrol.setdefault(row["patrol_id"], []).append(row)
+    shares = [[] for _ in range(THREADS)]
+    for n, pid in enumerate(sorted(by_patrol)):
+        shares[n % THREADS].extend(by_patrol[pid])
+
+    def run(share):
+        with app.app_context():
+            service_rate(db.session.get(User, user_id), share, batch, seq)
+            db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(rows) / (time.perf_counter() - began)
+
+
 def ingest(db, user, patrol_ids, started, total: int) -> list[list]:
+    from flask import current_app
     from sqlalchemy import MetaData
 
     from gridgov.patrols.models import PatrolPoint
@@ -165,9 +200,11 @@ def ingest(db, user, patrol_ids, started, total: int) -> list[list]:
                 for kind in KINDS:
                     keep((f"{kind} {batch}", label), statement_rate(db, target, rows, batch, kind))
             keep((f"service {batch}", "part"), service_rate(user, rows, batch, seq))
+            threaded = threaded_service_rate(current_app._get_current_object(), user.id, rows, batch, seq)
+            keep((f"service {batch} ×{THREADS}", "part"), threaded)
     out = []
     paths = ["copy"] + [f"{kind} {b}" for b in (100, 1000) for kind in KINDS]
-    for path in [*paths, "service 100", "service 1000"]:
+    for path in [*paths, *(f"service {b}{t}" for b in (100, 1000) for t in ("", f" ×{THREADS}"))]:
         p, q = best.get((path, "part")), best.get((path, "plain"))
         out.append([path, f"{p:,.0f}", f"{q:,.0f}" if q else "-", f"{p / q:.2f}" if q else "-"])
     return out
@@ -207,6 +244,7 @@ def retention(db, patrol_ids, total: int) -> list[list]:
 
 def main(argv: list[str]) -> None:
     url, total = argv[1], int(argv[2]) if len(argv) > 2 else 100_000
+    month = int(argv[3]) if len(argv) > 3 else 1_000_000
     app = scratch_app(url)
     from gridgov.extensions import db
 
@@ -219,7 +257,7 @@ def main(argv: list[str]) -> None:
                 table(["path", "partitioned", "plain", "ratio"], ingest(db, user, patrol_ids, started, total))
             )
             print()
-            print(table(["retention", "rows", "seconds"], retention(db, patrol_ids, total)))
+            print(table(["retention", "rows", "seconds"], retention(db, patrol_ids, month)))
         finally:
             db.session.rollback()
             db.session.close()
