@@ -147,6 +147,25 @@ def test_purge_drops_whole_old_months_and_leaves_what_the_rule_leaves(app, make_
     assert purge_old_points(NOW) == 0
 
 
+@pytest.mark.usefixtures("no_months")
+def test_a_month_detached_by_an_interrupted_purge_is_dropped_by_the_next(app, make_user):
+    postgres_only()
+    worker = make_user(roles=["grid_worker"]).id
+    partitions.create_month(db.session.connection(), datetime(2026, 6, 1))
+    _patrol(
+        worker,
+        datetime(2026, 6, 2, tzinfo=UTC),
+        datetime(2026, 6, 2, tzinfo=UTC),
+        datetime(2026, 6, 3, tzinfo=UTC),
+    )
+    db.session.commit()
+    assert partitions.detach_month(db.session.connection(), "patrol_points_2026_06", NOW - timedelta(days=90))
+    db.session.commit()  # … and the purge stopped here
+    assert partitions.detached_months(db.session.connection()) == ["patrol_points_2026_06"]
+    assert purge_old_points(NOW) == 2
+    assert partitions.detached_months(db.session.connection()) == []
+
+
 def _seed_points(conn, months: list[date]) -> int:
     conn.execute(
         text(

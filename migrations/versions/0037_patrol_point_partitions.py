@@ -77,6 +77,7 @@ def upgrade():
     for month in sorted(months):
         partitions.create_month(bind, month)
     partitions.ensure_partitions(bind, utcnow())
+    op.execute('SET LOCAL lock_timeout = DEFAULT')  # the partitions' timeout ends with them
     _finish(['id', 't'], 'bigint', OLD)
 
 
