@@ -39,8 +39,9 @@ target_db = current_app.extensions["migrate"].db
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Leave out what exists only where PostGIS does (revision 0035): it has no ORM model."""
-    from gridgov.areas.postgis import in_metadata
+    """Leave out what exists only where PostGIS does (revision 0035) and the monthly partitions of
+    patrol_points (revision 0037): they have no ORM model."""
+    from gridgov.schema import in_metadata
 
     return in_metadata(obj, name, type_, reflected, compare_to)
 

@@ -11,12 +11,12 @@ from sqlalchemy import create_engine, select, text
 
 from gridgov import create_app
 from gridgov.areas.models import Area
-from gridgov.areas.postgis import in_metadata
 from gridgov.auth.models import User
 from gridgov.config import ConfigError, load_config
 from gridgov.extensions import db
 from gridgov.logs import configure_logging, scrub
 from gridgov.scheduler.leader import LeaderLock
+from gridgov.schema import in_metadata
 
 
 def test_openapi_document_and_offline_docs(client):

@@ -6,7 +6,10 @@ per worker per day, each a walk of points every 10 s. Alone, against any migrate
 
     python bench/province/points.py postgresql://postgres@127.0.0.1:5432/gg_fig_bench 200000
 
-It writes the plain `patrol_points` table of today's schema (no partitions yet: see the report).
+It writes `patrol_points` as migrated: on PostgreSQL, since revision 0037, the table partitioned
+by month of `t` (`gridgov/patrols/partitions.py`), so the week's rows land in their months'
+partitions (a month without one lands in DEFAULT). `bench/patrol_points.py` compares this COPY,
+and the API's batch insert, with a plain table in the same run.
 """
 
 from __future__ import annotations

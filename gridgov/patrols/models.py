@@ -2,8 +2,23 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    DDL,
+    JSON,
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.schema import CreateColumn
 
 from gridgov.dbtypes import UTCDateTime
 from gridgov.extensions import db
@@ -46,18 +61,60 @@ class PatrolBatch(db.Model):
 
 
 class PatrolPoint(db.Model):
-    """A raw GPS point (WGS-84), deleted after the retention period."""
+    """A raw GPS point (WGS-84), deleted after the retention period.
+
+    On PostgreSQL the table is partitioned by month of `t` (see `patrols.partitions`), so its
+    primary key must hold `t`; `id` is 64-bit (a province writes a billion points a year). SQLite
+    keeps `id` alone as its key (`_sqlite_rowid_key`): only a one-column INTEGER key numbers rows.
+    """
 
     __tablename__ = "patrol_points"
     __audit__ = False
-    __table_args__ = (Index("ix_patrol_points_patrol_t", "patrol_id", "t"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("id", "t", info={"sqlite_key": ("id",)}),
+        Index("ix_patrol_points_patrol_t", "patrol_id", "t"),
+        {"postgresql_partition_by": "RANGE (t)"},
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), autoincrement=True)
     patrol_id: Mapped[int] = mapped_column(ForeignKey("patrols.id", ondelete="CASCADE"))
     t: Mapped[datetime] = mapped_column(UTCDateTime)
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     accuracy: Mapped[float | None] = mapped_column(Float)
+
+
+def _sqlite_key(table) -> tuple[str, ...] | None:
+    return table.primary_key.info.get("sqlite_key")
+
+
+@compiles(PrimaryKeyConstraint, "sqlite")
+def _sqlite_rowid_key(constraint, compiler, **kw):
+    """The key SQLite is given where it differs (`info["sqlite_key"]`), else the usual one."""
+    columns = _sqlite_key(constraint.table)
+    if not columns:
+        return compiler.visit_primary_key_constraint(constraint, **kw)
+    name = compiler.preparer.format_constraint(constraint)
+    return f"CONSTRAINT {name} PRIMARY KEY ({', '.join(columns)})"
+
+
+@compiles(CreateColumn, "sqlite")
+def _sqlite_rowid_column(create, compiler, **kw):
+    """That key's column as SQLite's rowid (SQLAlchemy refuses autoincrement in a composite key)."""
+    column = create.element
+    if _sqlite_key(column.table) == (column.name,):
+        return f"{compiler.preparer.format_column(column)} INTEGER NOT NULL"
+    return compiler.visit_create_column(create, **kw)
+
+
+# create_all (tests, a fresh database) makes the partitioned table; a row needs a partition to land.
+event.listen(
+    PatrolPoint.__table__,
+    "after_create",
+    DDL("CREATE TABLE IF NOT EXISTS patrol_points_default PARTITION OF patrol_points DEFAULT").execute_if(
+        dialect="postgresql"
+    ),
+)
 
 
 class PatrolGrid(db.Model):
