@@ -8,8 +8,9 @@ per worker per day, each a walk of points every 10 s. Alone, against any migrate
 
 It writes `patrol_points` as migrated: on PostgreSQL, since revision 0037, the table partitioned
 by month of `t` (`gridgov/patrols/partitions.py`), so the week's rows land in their months'
-partitions (a month without one lands in DEFAULT). `bench/patrol_points.py` compares this COPY,
-and the API's batch insert, with a plain table in the same run.
+partitions, which the stage creates first where they are missing (as the scheduler's
+`patrols.ensure_partitions` would have). `bench/patrol_points.py` compares this COPY, and the
+API's batch insert, with a plain table in the same run.
 """
 
 from __future__ import annotations
@@ -23,6 +24,24 @@ DAYS = 7
 STEP_S = 10
 
 
+def _month_partitions(conn, first: datetime, last: datetime) -> None:
+    """The monthly partitions of the week's months, where the table is partitioned (PostgreSQL)."""
+    from gridgov.patrols.partitions import PARENT, add_months, month_start, partition_name
+
+    partitioned = conn.execute(
+        "SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid WHERE c.relname = %s",
+        (PARENT,),
+    ).fetchone()
+    month = month_start(first)
+    while partitioned and month <= last.replace(tzinfo=None):
+        upper = add_months(month, 1)
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF {PARENT} "
+            f"FOR VALUES FROM ('{month:%Y-%m-%d}') TO ('{upper:%Y-%m-%d}')"
+        )
+        month = upper
+
+
 def stage(conn, ctx: dict) -> dict:
     """COPY the patrols, then their points; returns the counts and the points' COPY rate."""
     total = ctx.get("points", 20_000_000)
@@ -31,6 +50,7 @@ def stage(conn, ctx: dict) -> dict:
     workers = ctx["worker_ids"]
     per_patrol = max(1, total // (len(workers) * DAYS))
     run = f"{rng.getrandbits(32):08x}"
+    _month_partitions(conn, start, start + timedelta(days=DAYS))
     with conn.cursor().copy(
         "COPY patrols (client_uuid, worker_id, started_at, ended_at, local_date, status, distance_m,"
         " duration_s, points, flagged, max_speed_kmh, received_at) FROM STDIN"
