@@ -147,6 +147,13 @@ def stage(conn, ctx: dict) -> dict:
             )
     loaded = time.perf_counter()
     _copy_upsert(conn, summary.IssueDailyFigures.__table__.name, summary.KEYS, summary.COUNTERS, figures)
+    _copy_upsert(
+        conn,
+        summary.IssueMonthlyFigures.__table__.name,
+        summary.MONTH_KEYS,
+        summary.COUNTERS,
+        summary.by_month(figures),
+    )
     paths = {
         area_id: [int(p) for p in path.strip("/").split("/") if p]
         for area_id, path in conn.execute("SELECT id, path FROM areas")
@@ -157,9 +164,18 @@ def stage(conn, ctx: dict) -> dict:
             issue_counts[(area, status, category_id)]["n"] += n
     _copy_upsert(conn, counts.IssueCount.__table__.name, counts.KEYS, ("n",), issue_counts)
     conn.commit()
-    conn.execute("ANALYZE issues")
-    conn.commit()
+    _vacuum(conn)
     return {"issues": total, "copy_s": loaded - began, "summary_s": time.perf_counter() - loaded}
+
+
+def _vacuum(conn) -> None:
+    """VACUUM ANALYZE what the figures and lists read, as autovacuum would in time: the statistics
+    (a zone's few dozen areas stay below autovacuum's 50-row analyse threshold, so without this the
+    planner guesses one row per area filter) and the visibility map the index-only scans need."""
+    autocommit, conn.autocommit = conn.autocommit, True  # VACUUM cannot run in a transaction
+    for name in ("issues", "areas", "issue_daily_figures", "issue_monthly_figures", "issue_counts"):
+        conn.execute(f"VACUUM (ANALYZE) {name}")
+    conn.autocommit = autocommit
 
 
 def _copy_upsert(conn, table: str, keys: tuple, counters: tuple, totals: dict) -> None:
