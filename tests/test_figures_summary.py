@@ -238,19 +238,24 @@ def test_figures_over_any_period_equal_a_recount(client, world, town_staff, cloc
     random_history(client, world, clock)
     totals = recount(db.session.connection())
     key_of = period_keys(group_by)
-    for first, last in PERIODS:
-        expected: dict = defaultdict(Counter)
-        for key, parts in totals.items():
-            if first <= key[0].isoformat() <= last:
-                expected[key_of(key)].update(parts)
-        query = {"from": first, "to": last, "group_by": group_by}
-        rows = client.get("/api/v1/stats/issues", query_string=query, headers=world["h"]["leader"]).get_json()
-        assert {r["key"]: {c: r[c] for c in COUNTERS} for r in rows} == {
-            value: {c: parts[c] for c in COUNTERS}
-            for value, parts in expected.items()
-            if parts["reported"] or parts["due"]
-        }, (first, last)
-        assert bool(rows) == (first != "2026-07-01")
+    town_a = {
+        a.id for a in db.session.scalars(select(Area).where(Area.path.startswith(world["areas"]["TA"].path)))
+    }
+    # the district's leader sees both towns; town A's staff only its own, from the same tables
+    for who, in_scope in (("leader", lambda area_id: True), ("staff_a", town_a.__contains__)):
+        for first, last in PERIODS:
+            expected: dict = defaultdict(Counter)
+            for key, parts in totals.items():
+                if first <= key[0].isoformat() <= last and in_scope(key[1]):
+                    expected[key_of(key)].update(parts)
+            query = {"from": first, "to": last, "group_by": group_by}
+            rows = client.get("/api/v1/stats/issues", query_string=query, headers=world["h"][who]).get_json()
+            assert {r["key"]: {c: r[c] for c in COUNTERS} for r in rows} == {
+                value: {c: parts[c] for c in COUNTERS}
+                for value, parts in expected.items()
+                if parts["reported"] or parts["due"]
+            }, (who, first, last)
+            assert bool(rows) == (first != "2026-07-01")
 
 
 def handling_medians(group_by: str, start: datetime, end: datetime) -> dict:
