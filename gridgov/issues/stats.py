@@ -199,13 +199,7 @@ def _summary_totals(user: User, query: dict, group: str) -> dict:
 
 def _summary_sums(user: User, query: dict, group: str, table, period) -> list:
     """[(group value, Counter)] summed from one summary table over the rows `period` selects."""
-    column = {
-        "grid": table.area_id,
-        "community": table.area_id,
-        "department": table.department_id,
-        "category": table.category_id,
-        "worker": getattr(table, "worker_id", None),
-    }[group]
+    column = getattr(table, {"grid": "area_id", "community": "area_id"}.get(group, group + "_id"))
     statement = (
         select(column, *(func.sum(getattr(table, name)) for name in COUNTERS))
         .where(period, area_id_in_scope(user, table.area_id), *_in_area(table.area_id, user, query))
