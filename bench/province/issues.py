@@ -1,5 +1,6 @@
 """Generator stage: synthetic grid issues over five years, bulk-loaded with COPY, with the daily
-summary and the per-area counts made from the same rows (the figures' timelines need no events).
+summary, its monthly roll-up and the per-area counts made from the same rows (the figures'
+timelines need no events), then VACUUM ANALYZE.
 
 `stage(conn, ctx)` takes a psycopg connection and a dict with `micro_grid_ids`, `category_ids`,
 `department_ids`, `worker_ids` and optionally `issues` (default 10,000,000), `start` (a UTC
