@@ -78,6 +78,14 @@ def main(url: str) -> None:
         "group_by": "grid",
     }
     province_year = {"from_": date(year, 1, 1), "to": date(year, 12, 31), "group_by": "category"}
+
+    def floor():
+        """The floor of the same run: one row by primary key in a request context, as the service runs."""
+        with app.test_request_context():
+            return db.session.scalar(select(User.id).where(User.id == admin.id))
+
+    seconds, _ = timed(floor, repeat=21)
+    rows.append(["floor: one row by primary key", f"{seconds * 1000:.2f} ms", "—", "", "same session"])
     for label, query in (
         ("figures town month (service)", town_month),
         ("figures province year (service)", province_year),

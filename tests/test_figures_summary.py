@@ -19,8 +19,16 @@ from gridgov.auth.models import User
 from gridgov.extensions import db
 from gridgov.issues import counts, workflow
 from gridgov.issues.counts import IssueCount
-from gridgov.issues.models import Category, Issue
-from gridgov.issues.summary import COUNTERS, KEYS, IssueDailyFigures, recount
+from gridgov.issues.models import Category, Department, Issue
+from gridgov.issues.summary import (
+    COUNTERS,
+    KEYS,
+    MONTH_KEYS,
+    IssueDailyFigures,
+    IssueMonthlyFigures,
+    by_month,
+    recount,
+)
 from tests.test_issues import POINT_A, POINT_B, act, photo, report, world  # noqa: F401 - fixture
 
 CATEGORIES = ("INFRA-LIGHT", "ENV-RUBBISH", "MANHOLE")
@@ -35,6 +43,20 @@ def summary_rows() -> dict:
 
 def recounted() -> dict:
     totals = recount(db.session.connection())
+    db.session.rollback()
+    return {key: {c: counts[c] for c in COUNTERS} for key, counts in totals.items() if any(counts.values())}
+
+
+def monthly_rows() -> dict:
+    db.session.expire_all()
+    rows = db.session.execute(select(IssueMonthlyFigures)).scalars()
+    kept = {tuple(getattr(r, k) for k in MONTH_KEYS): {c: getattr(r, c) for c in COUNTERS} for r in rows}
+    return {key: counts for key, counts in kept.items() if any(counts.values())}
+
+
+def remonthed() -> dict:
+    """The monthly roll-up as a full recount of the issues would make it."""
+    totals = by_month(recount(db.session.connection()))
     db.session.rollback()
     return {key: {c: counts[c] for c in COUNTERS} for key, counts in totals.items() if any(counts.values())}
 
@@ -100,6 +122,8 @@ def test_summary_equals_a_recount_after_random_moves(client, world, town_staff, 
     expected = recounted()
     assert sum(c["due"] for c in expected.values()) > 10
     assert summary_rows() == expected
+    assert monthly_rows() == remonthed()
+    assert len({key[0] for key in monthly_rows()}) >= 3  # the moves spread over several months
     kept_counts = {
         (r.area_id, r.status, r.category_id): {"n": r.n} for r in db.session.scalars(select(IssueCount))
     }
@@ -116,11 +140,19 @@ def test_figures_endpoint_reads_the_summary(client, world, clock):
     query = {"from": "2026-03-01", "to": "2026-03-31", "group_by": "category"}
     before = client.get("/api/v1/stats/issues", query_string=query, headers=world["h"]["leader"]).get_json()
     assert [(r["key"], r["reported"], r["due"]) for r in before] == [("INFRA-LIGHT", 1, 1)]
-    table = IssueDailyFigures.__table__
-    db.session.execute(table.update().where(table.c.due > 0).values(due=table.c.due + 4))
+    for table, more in ((IssueDailyFigures.__table__, 4), (IssueMonthlyFigures.__table__, 7)):
+        db.session.execute(table.update().where(table.c.due > 0).values(due=table.c.due + more))
     db.session.commit()
-    after = client.get("/api/v1/stats/issues", query_string=query, headers=world["h"]["leader"]).get_json()
-    assert after[0]["due"] == 5  # the figure is the summary's, not a count of the issues
+
+    def due(**period):
+        rows = client.get(
+            "/api/v1/stats/issues", query_string={**query, **period}, headers=world["h"]["leader"]
+        ).get_json()
+        return rows[0]["due"]
+
+    # the figure is the summary's, not a count of the issues: a whole month's from the monthly
+    # roll-up, a period of days from the daily summary
+    assert (due(), due(to="2026-03-30"), due(to="2026-04-01")) == (8, 5, 8)
 
 
 def test_stats_rebuild_makes_the_summary_again(app, client, world, clock):
@@ -130,13 +162,15 @@ def test_stats_rebuild_makes_the_summary_again(app, client, world, clock):
         act(
             client, world["h"]["staff_a"], response.get_json()["id"], "dispatch", department_id=world["cg"].id
         )
-    kept = summary_rows()
+    kept, kept_months = summary_rows(), monthly_rows()
     db.session.execute(IssueDailyFigures.__table__.delete())
+    db.session.execute(IssueMonthlyFigures.__table__.update().values(due=99))
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["stats", "rebuild"])
     assert result.exit_code == 0, result.output
     assert "summary rows" in result.output
     assert summary_rows() == kept == recounted()
+    assert monthly_rows() == kept_months == remonthed()
 
 
 def test_concurrent_moves_lose_no_count(app, client, world, clock, database_url):
@@ -167,6 +201,61 @@ def test_concurrent_moves_lose_no_count(app, client, world, clock, database_url)
     rows = summary_rows()
     assert sum(c["deferred"] for c in rows.values()) == 12
     assert rows == recounted()
+    assert monthly_rows() == remonthed()
+
+
+PERIODS = (
+    ("2026-03-01", "2026-05-31"),  # whole months only
+    ("2026-03-01", "2026-04-01"),  # a month and a day
+    ("2026-03-05", "2026-04-30"),  # days, then a month
+    ("2026-03-15", "2026-05-03"),  # days, a month, days
+    ("2026-03-03", "2026-03-29"),  # days within a month
+    ("2026-02-01", "2026-12-31"),  # months before and after the issues
+    ("2026-07-01", "2026-07-31"),  # a month after them all: no rows
+)
+
+
+def period_keys(group_by: str):
+    """The response's row key for a summary key, read from the rows themselves (no stats code)."""
+    areas = {a.id: a for a in db.session.scalars(select(Area))}
+
+    def grid(area_id):
+        path = [areas[int(p)] for p in areas[area_id].path.strip("/").split("/")] if area_id else []
+        return next((a.code for a in path if a.level == "grid"), None)
+
+    return {
+        "grid": lambda key: grid(key[1]),
+        "category": lambda key: db.session.get(Category, key[2]).code,
+        "department": lambda key: db.session.get(Department, key[3]).code if key[3] else None,
+        "worker": lambda key: db.session.get(User, key[4]).username if key[4] else None,
+    }[group_by]
+
+
+@pytest.mark.parametrize("group_by", ["category", "grid", "department", "worker"])
+def test_figures_over_any_period_equal_a_recount(client, world, town_staff, clock, group_by):
+    """Whatever mix of whole months (the monthly roll-up) and days (the daily summary) a period
+    is, its counts are those a recount of the issues' contributions over its days makes."""
+    random_history(client, world, clock)
+    totals = recount(db.session.connection())
+    key_of = period_keys(group_by)
+    town_a = {
+        a.id for a in db.session.scalars(select(Area).where(Area.path.startswith(world["areas"]["TA"].path)))
+    }
+    # the district's leader sees both towns; town A's staff only its own, from the same tables
+    for who, in_scope in (("leader", lambda area_id: True), ("staff_a", town_a.__contains__)):
+        for first, last in PERIODS:
+            expected: dict = defaultdict(Counter)
+            for key, parts in totals.items():
+                if first <= key[0].isoformat() <= last and in_scope(key[1]):
+                    expected[key_of(key)].update(parts)
+            query = {"from": first, "to": last, "group_by": group_by}
+            rows = client.get("/api/v1/stats/issues", query_string=query, headers=world["h"][who]).get_json()
+            assert {r["key"]: {c: r[c] for c in COUNTERS} for r in rows} == {
+                value: {c: parts[c] for c in COUNTERS}
+                for value, parts in expected.items()
+                if parts["reported"] or parts["due"]
+            }, (who, first, last)
+            assert bool(rows) == (first != "2026-07-01")
 
 
 def handling_medians(group_by: str, start: datetime, end: datetime) -> dict:

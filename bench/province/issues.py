@@ -1,5 +1,6 @@
 """Generator stage: synthetic grid issues over five years, bulk-loaded with COPY, with the daily
-summary and the per-area counts made from the same rows (the figures' timelines need no events).
+summary, its monthly roll-up and the per-area counts made from the same rows (the figures'
+timelines need no events), then VACUUM ANALYZE.
 
 `stage(conn, ctx)` takes a psycopg connection and a dict with `micro_grid_ids`, `category_ids`,
 `department_ids`, `worker_ids` and optionally `issues` (default 10,000,000), `start` (a UTC
@@ -147,6 +148,13 @@ def stage(conn, ctx: dict) -> dict:
             )
     loaded = time.perf_counter()
     _copy_upsert(conn, summary.IssueDailyFigures.__table__.name, summary.KEYS, summary.COUNTERS, figures)
+    _copy_upsert(
+        conn,
+        summary.IssueMonthlyFigures.__table__.name,
+        summary.MONTH_KEYS,
+        summary.COUNTERS,
+        summary.by_month(figures),
+    )
     paths = {
         area_id: [int(p) for p in path.strip("/").split("/") if p]
         for area_id, path in conn.execute("SELECT id, path FROM areas")
@@ -157,9 +165,18 @@ def stage(conn, ctx: dict) -> dict:
             issue_counts[(area, status, category_id)]["n"] += n
     _copy_upsert(conn, counts.IssueCount.__table__.name, counts.KEYS, ("n",), issue_counts)
     conn.commit()
-    conn.execute("ANALYZE issues")
-    conn.commit()
+    _vacuum(conn)
     return {"issues": total, "copy_s": loaded - began, "summary_s": time.perf_counter() - loaded}
+
+
+def _vacuum(conn) -> None:
+    """VACUUM ANALYZE what the figures and lists read, as autovacuum would in time: the statistics
+    (a zone's few dozen areas stay below autovacuum's 50-row analyse threshold, so without this the
+    planner guesses one row per area filter) and the visibility map the index-only scans need."""
+    autocommit, conn.autocommit = conn.autocommit, True  # VACUUM cannot run in a transaction
+    for name in ("issues", "areas", "issue_daily_figures", "issue_monthly_figures", "issue_counts"):
+        conn.execute(f"VACUUM (ANALYZE) {name}")
+    conn.autocommit = autocommit
 
 
 def _copy_upsert(conn, table: str, keys: tuple, counters: tuple, totals: dict) -> None:

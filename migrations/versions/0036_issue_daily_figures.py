@@ -46,7 +46,7 @@ def upgrade():
     # the backfill: the same recounts `flask stats rebuild` makes
     from gridgov.issues import counts, summary
 
-    summary.rebuild(op.get_bind())
+    summary.rebuild_daily(op.get_bind())  # not rebuild(): the monthly roll-up's table is 0038's
     counts.rebuild(op.get_bind())
 
 
