@@ -2,7 +2,7 @@
 covering index of the closed issues by deadline for the figures' median
 
 Revision ID: 0038
-Revises: 0036 (re-point to 0037, patrol point partitions, when the branches meet)
+Revises: 0037
 Create Date: 2026-12-03 09:40:00
 
 The backfill sums the daily summary (which 0036 filled and the listener keeps) in SQL, so it does
