@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import geojson
 from shapely.geometry import mapping, shape
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import aliased
 
 from gridgov.areas.geometry import rfc7946_oriented
@@ -120,7 +120,16 @@ def upsert_features(features: list[dict]) -> list[Area]:
         resolve(code)
     bump_index_version()
     db.session.flush()
+    _refresh_statistics()
     return [done[code] for code in by_code]
+
+
+def _refresh_statistics() -> None:
+    """Give PostgreSQL's planner the areas' statistics now. A zone's few dozen areas stay below
+    autovacuum's threshold (50 rows) for ever, and without statistics every scope filter on areas
+    was planned for one row: the figures at a million issues ran ten times slower."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE areas"))
 
 
 def create_area(user: User, data: dict) -> Area:
