@@ -63,7 +63,20 @@ SOURCE = (
 )
 
 
-class IssueDailyFigures(db.Model):
+class _Counters:
+    """The counters (`COUNTERS`) both summaries keep, one column each."""
+
+    reported: Mapped[int] = mapped_column(default=0)
+    due: Mapped[int] = mapped_column(default=0)
+    deferred: Mapped[int] = mapped_column(default=0)
+    closed: Mapped[int] = mapped_column(default=0)
+    closed_on_time: Mapped[int] = mapped_column(default=0)
+    rework_count: Mapped[int] = mapped_column(default=0)
+    reworked: Mapped[int] = mapped_column(default=0)
+    reworked_3_plus: Mapped[int] = mapped_column(default=0)
+
+
+class IssueDailyFigures(_Counters, db.Model):
     """One summary row; a missing area, department or worker is stored as 0 (a key, not a reference),
     because NULLs in a primary key could never meet in `ON CONFLICT`."""
 
@@ -75,17 +88,9 @@ class IssueDailyFigures(db.Model):
     category_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     department_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     worker_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    reported: Mapped[int] = mapped_column(default=0)
-    due: Mapped[int] = mapped_column(default=0)
-    deferred: Mapped[int] = mapped_column(default=0)
-    closed: Mapped[int] = mapped_column(default=0)
-    closed_on_time: Mapped[int] = mapped_column(default=0)
-    rework_count: Mapped[int] = mapped_column(default=0)
-    reworked: Mapped[int] = mapped_column(default=0)
-    reworked_3_plus: Mapped[int] = mapped_column(default=0)
 
 
-class IssueMonthlyFigures(db.Model):
+class IssueMonthlyFigures(_Counters, db.Model):
     """The daily summary rolled up by local month (`month` is its first day), without the worker."""
 
     __tablename__ = "issue_monthly_figures"
@@ -95,14 +100,6 @@ class IssueMonthlyFigures(db.Model):
     area_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     category_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     department_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    reported: Mapped[int] = mapped_column(default=0)
-    due: Mapped[int] = mapped_column(default=0)
-    deferred: Mapped[int] = mapped_column(default=0)
-    closed: Mapped[int] = mapped_column(default=0)
-    closed_on_time: Mapped[int] = mapped_column(default=0)
-    rework_count: Mapped[int] = mapped_column(default=0)
-    reworked: Mapped[int] = mapped_column(default=0)
-    reworked_3_plus: Mapped[int] = mapped_column(default=0)
 
 
 def local_day(moment: datetime) -> date:
