@@ -106,8 +106,8 @@ class _AreasById(Mapping):
 
 # The border rule of `spatial.SpatialIndex.locate` in SQL: the deepest level hit; of several areas
 # there, those whose interior holds the point, then the smallest code (by code point, as Python
-# compares strings, whatever the database's collation). Then that area's path, by the ids it
-# lists, from the top down.
+# compares strings: "C" is byte order, which is code-point order in a UTF-8 database, and codes
+# are ASCII digits anyway). Then that area and its ancestors, by the ids its path lists.
 _LOCATE = text(
     """
     WITH hit AS (
@@ -118,8 +118,9 @@ _LOCATE = text(
                  code COLLATE "C"
         LIMIT 1
     )
-    SELECT a.id, a.code, a.name, a.level, a.parent_id
-    FROM hit JOIN areas AS a ON a.id = ANY(string_to_array(btrim(hit.path, '/'), '/')::integer[])
+    SELECT a.id, a.code, a.name, a.level, a.parent_id, a.id = hit.id AS is_hit
+    FROM hit JOIN areas AS a
+      ON a.id = hit.id OR a.id = ANY(string_to_array(btrim(hit.path, '/'), '/')::integer[])
     ORDER BY length(a.path)
     """
 ).bindparams(bindparam("lon", type_=Float), bindparam("lat", type_=Float), bindparam("levels", type_=ARRAY(String)))
@@ -151,13 +152,16 @@ class PostgisIndex:
         itself costs a tenth of a millisecond, so a locate's cost is its statements' round trips.
         """
         rows = db.session.execute(_LOCATE, {"lon": lon, "lat": lat, "levels": list(LEVELS_DEEPEST_FIRST)}).all()
-        if not rows:
+        hit = next((_area(r) for r in rows if r.is_hit), None)
+        if hit is None:
             return None
-        path = [_area(r) for r in rows]
+        # The area is named by its own row, not by its place in the path: a stale `path` (an import
+        # that moved a parent) must not turn the answer into another area.
+        path = [_area(r) for r in rows if not r.is_hit] + [hit]
         if len(self._paths) >= PATHS_KEPT:
             self._paths.clear()
-        self._paths[path[-1].id] = path
-        return path[-1]
+        self._paths[hit.id] = path
+        return hit
 
     def path(self, area: IndexedArea) -> list[IndexedArea]:
         """The area's ancestors and itself, from the top level down: the path `locate` just read, or
