@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from gridgov.areas.models import Area
-from gridgov.areas.services import upsert_features
+from gridgov.areas.services import refresh_statistics, upsert_features
 from gridgov.auth.models import User
 from gridgov.auth.services import areas_by_codes, create_user
 from gridgov.extensions import db
@@ -27,6 +27,7 @@ def _load(name: str):
 def seed_zone() -> int:
     features = _load("demo_zone.geojson")["features"]
     upsert_features(features)
+    refresh_statistics()
     db.session.commit()
     return len(features)
 

@@ -21,7 +21,7 @@ from gridgov.areas.geometry import (
     rfc7946_oriented,
 )
 from gridgov.areas.models import LEVELS, Area
-from gridgov.areas.services import can_write, get_area, upsert_features
+from gridgov.areas.services import can_write, get_area, refresh_statistics, upsert_features
 from gridgov.auth.models import User
 from gridgov.errors import Invalid
 from gridgov.extensions import db
@@ -257,6 +257,7 @@ def import_collection(user: User, collection: dict) -> dict:
         )
     )
     areas = upsert_features(features)
+    refresh_statistics()
     db.session.commit()
     return {
         "created": sum(1 for a in areas if a.code not in existing),
