@@ -42,6 +42,9 @@ def upgrade():
         "CAST(date_trunc('month', day) AS date)" if bind.dialect.name == 'postgresql' else "date(day, 'start of month')"
     )
     sums = ', '.join(f'sum({name})' for name in COUNTERS)
+    if bind.dialect.name == 'postgresql':
+        # No issue moves while the daily rows are read: a move then would be in them and not here.
+        op.execute('LOCK TABLE issue_daily_figures IN SHARE MODE')
     op.execute(
         f"INSERT INTO issue_monthly_figures (month, area_id, category_id, department_id, {', '.join(COUNTERS)}) "
         f"SELECT {month}, area_id, category_id, department_id, {sums} FROM issue_daily_figures "
