@@ -239,3 +239,21 @@ def test_the_migration_partitions_a_table_with_rows(empty_database_url, app_conf
             )
             assert not partitions.is_partitioned(conn)
         db.engine.dispose()
+
+
+@pytest.mark.usefixtures("no_months")
+def test_a_month_a_long_reader_holds_is_left_to_the_delete(app, make_user, monkeypatch):
+    """The detach gives up when its lock waits past the timeout; the rule's DELETE still runs."""
+    postgres_only()
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "200ms")
+    worker = make_user(roles=["grid_worker"]).id
+    partitions.create_month(db.session.connection(), datetime(2026, 6, 1))
+    moment = datetime(2026, 6, 2, tzinfo=UTC)
+    _patrol(worker, moment, moment, moment + timedelta(hours=1))
+    db.session.commit()
+    with db.engine.connect() as reader:  # a long report reading the points
+        reader.execute(text("SELECT count(*) FROM patrol_points"))
+        assert purge_old_points(NOW) == 2
+        reader.rollback()
+    assert db.session.scalars(select(PatrolPoint.id)).all() == []
+    assert months() == ["patrol_points_2026_06"]  # kept for the next night, empty

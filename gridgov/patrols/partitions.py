@@ -147,23 +147,30 @@ def detach_month(conn: Connection, name: str, cutoff: datetime) -> bool:
     `cutoff` (the retention rule would delete them all); False when it is kept, and the caller's
     DELETE then removes its expired rows one by one. The caller commits at once: the parent stays
     locked against ingest until then, for one index probe per recent patrol, not a scan."""
+    if not _exists(conn, name) or _holds_recent(conn, name, cutoff):
+        return False  # kept, and the table never locked for it (a kept month is probed nightly)
     conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-    # Exclusive before the check: no point of a recent patrol lands in it between check and detach.
+    # Exclusive before the check is repeated: no point of a recent patrol lands in it between the
+    # check and the detach. The unlocked probe above has made this one's pages warm.
     conn.execute(text(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE"))
-    if not _exists(conn, name):
-        return False
-    recent = conn.scalar(
-        text(
-            "SELECT EXISTS (SELECT 1 FROM patrols CROSS JOIN LATERAL "  # noqa: S608 - names are built here
-            f"(SELECT 1 FROM {name} p WHERE p.patrol_id = patrols.id LIMIT 1) AS hit "
-            "WHERE patrols.started_at >= :cutoff)"
-        ),
-        {"cutoff": naive_utc(cutoff)},
-    )
-    if recent:
+    if not _exists(conn, name) or _holds_recent(conn, name, cutoff):
         return False
     conn.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {name}"))
     return True
+
+
+def _holds_recent(conn: Connection, name: str, cutoff: datetime) -> bool:
+    """Whether the month holds a point of a patrol started at or after `cutoff`."""
+    return bool(
+        conn.scalar(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM patrols CROSS JOIN LATERAL "  # noqa: S608 - names are built here
+                f"(SELECT 1 FROM {name} p WHERE p.patrol_id = patrols.id LIMIT 1) AS hit "
+                "WHERE patrols.started_at >= :cutoff)"
+            ),
+            {"cutoff": naive_utc(cutoff)},
+        )
+    )
 
 
 def detached_months(conn: Connection) -> list[str]:
