@@ -110,7 +110,7 @@ def create_month(conn: Connection, month: datetime) -> bool:
         return False
     bounds = {"lower": month, "upper": add_months(month, 1)}
     stray = conn.scalar(
-        text(f"SELECT EXISTS (SELECT 1 FROM {DEFAULT} WHERE t >= :lower AND t < :upper)"),  # noqa: S608 - names are constants
+        text(f"SELECT EXISTS (SELECT 1 FROM {DEFAULT} WHERE t >= :lower AND t < :upper)"),  # noqa: S608  # nosec B608 - names are constants
         bounds,
     )
     lower, upper = (f"'{bounds[k]:%Y-%m-%d %H:%M:%S}'" for k in ("lower", "upper"))
@@ -122,7 +122,7 @@ def create_month(conn: Connection, month: datetime) -> bool:
     conn.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)"))
     conn.execute(
         text(
-            f"WITH moved AS (DELETE FROM {DEFAULT} WHERE t >= :lower AND t < :upper RETURNING *) "  # noqa: S608 - names are built here
+            f"WITH moved AS (DELETE FROM {DEFAULT} WHERE t >= :lower AND t < :upper RETURNING *) "  # noqa: S608  # nosec B608 - names are built here
             f"INSERT INTO {name} SELECT * FROM moved"
         ),
         bounds,
@@ -164,7 +164,7 @@ def _holds_recent(conn: Connection, name: str, cutoff: datetime) -> bool:
     return bool(
         conn.scalar(
             text(
-                "SELECT EXISTS (SELECT 1 FROM patrols CROSS JOIN LATERAL "  # noqa: S608 - names are built here
+                "SELECT EXISTS (SELECT 1 FROM patrols CROSS JOIN LATERAL "  # noqa: S608  # nosec B608 - names are built here
                 f"(SELECT 1 FROM {name} p WHERE p.patrol_id = patrols.id LIMIT 1) AS hit "
                 "WHERE patrols.started_at >= :cutoff)"
             ),
@@ -186,6 +186,6 @@ def detached_months(conn: Connection) -> list[str]:
 
 def drop_detached(conn: Connection, name: str) -> int:
     """Count, then drop, a detached month (no writer reaches it any more: the count is exact)."""
-    rows = conn.scalar(text(f"SELECT count(*) FROM {name}"))  # noqa: S608 - names are built here
+    rows = conn.scalar(text(f"SELECT count(*) FROM {name}"))  # noqa: S608  # nosec B608 - names are built here
     conn.execute(text(f"DROP TABLE {name}"))
     return rows
