@@ -3,7 +3,7 @@ one wins, the other is told why with 409, and nothing is done twice."""
 
 import threading
 import time as wall
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from gridgov.markets.services import create_market
 from gridgov.wages import workflow as wage_workflow
 from gridgov.wages.intake import file_claim
 from gridgov.wages.models import WageCase, WageEvent
+from tests.test_patrols import people, zone  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -176,3 +177,21 @@ def test_a_case_merged_into_one_being_merged_away_at_that_moment_is_refused(
     assert results == {"second": 200, "first": 409}
     db.session.expire_all()
     assert db.session.get(WageCase, first.id).status == "received"
+
+
+def test_two_batches_of_one_patrol_at_once_both_count(
+    app, postgresql_only, client, people, clock, monkeypatch  # noqa: F811 - people from test_patrols
+):
+    """A phone resending its queue sends batches side by side: the patrol's count keeps them all."""
+    from gridgov.patrols import services as patrol_services
+    from tests.test_patrols import T0, start_patrol, walk
+
+    clock.set(T0 + timedelta(days=1, hours=1))
+    patrol_id = start_patrol(client, people["h"])
+    slowed(monkeypatch, patrol_services, "insert_points")  # both have read the patrol before either writes
+    url = f"/api/v1/patrols/{patrol_id}/points"
+    batches = [{"seq": n, "points": walk(T0 + timedelta(minutes=10 * n), 2, 113.001, 33.001)} for n in (1, 2)]
+    results = at_once(app, [("POST", url, people["h"], batch) for batch in batches])
+    assert [status for status, _ in results] == [200, 200], results
+    patrol = client.get(f"/api/v1/patrols/{patrol_id}", headers=people["h"]).get_json()
+    assert patrol["points"] == sum(len(batch["points"]) for batch in batches)

@@ -115,7 +115,9 @@ def add_points(user: User, patrol_id: int, seq: int, points: list[dict], crs: st
         return {"seq": seq, "received": 0, "duplicate": True}
     if rows:
         insert_points(rows)
-    patrol.points += len(rows)
+    # In SQL: two batches of one patrol arriving at once must both count (no read-modify-write).
+    patrol.points = Patrol.points + len(rows)
+    db.session.flush()
     if patrol.status == "finished":
         _compute(patrol)  # a late batch after the finish: the figures follow the data
     db.session.commit()
