@@ -243,6 +243,7 @@ def main() -> int:
     parser.add_argument(
         "--template", help="copy this database, already prepared by load.prepare, instead of seeding one"
     )
+    parser.add_argument("--only", action="append", help="measure only endpoints whose label starts so")
     args = parser.parse_args()
     per_round = max(1, args.requests // args.rounds)
     rng = random.Random(22)
@@ -259,6 +260,8 @@ def main() -> int:
             token = login(port, "load", "load-password-1")
             cookie = console_cookie(port, "load", "load-password-1")
             endpoints = Endpoints(Client(port, token), cookie, rng).all()
+            if args.only:
+                endpoints = [e for e in endpoints if e[0].startswith(tuple(args.only))]
             app_pid, floor_pid = worker_pid(port), worker_pid(floor_port)
             app_client, floor_client = Client(port, token), Client(floor_port, token)
             floor_maker = lambda: ("GET", "/floor", None, None)  # noqa: E731
