@@ -20,16 +20,21 @@ def is_global(user: User) -> bool:
 def scope_paths(user: User) -> list[str]:
     """The materialised paths of the user's own areas (asked once per request; the signed-in
     user's came with him, `UserArea.area_path`)."""
-    return list(request_cached(("scope_paths", user.id), lambda: _own_paths(user)))
+    return [path for _, path in own_areas(user)]
 
 
-def _own_paths(user: User) -> tuple[str, ...]:
+def own_areas(user: User) -> tuple[tuple[int, str], ...]:
+    """The user's own areas as (id, path), once per request."""
+    return request_cached(("own_areas", user.id), lambda: _own_areas(user))
+
+
+def _own_areas(user: User) -> tuple[tuple[int, str], ...]:
     if "area_rows" not in inspect(user).unloaded:
-        return tuple(row.area_path for row in user.area_rows)
+        return tuple((row.area_id, row.area_path) for row in user.area_rows)
     return tuple(
-        db.session.scalars(
-            select(Area.path).join(UserArea, UserArea.area_id == Area.id).where(UserArea.user_id == user.id)
-        )
+        db.session.execute(
+            select(Area.id, Area.path).join(UserArea, UserArea.area_id == Area.id).where(UserArea.user_id == user.id)
+        ).tuples()
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 
 from gridgov.areas.models import Area
-from gridgov.areas.scope import area_id_in_scope, is_global, scope_paths
+from gridgov.areas.scope import area_id_in_scope, is_global, own_areas
 from gridgov.areas.services import get_area
 from gridgov.auth.models import ROLES, User
 from gridgov.errors import NotFound
@@ -106,11 +106,11 @@ def issues_count(user: User, filters: dict) -> int | None:
         return count_in([get_area(user, filters["area"]).id], statuses, categories)  # all within scope
     if is_global(user):
         return count_in([EVERYWHERE], statuses, categories)
-    paths = scope_paths(user)
+    areas = own_areas(user)  # came with the principal
     roots = [
         area_id
-        for area_id, path in db.session.execute(select(Area.id, Area.path).where(Area.path.in_(paths)))
-        if not any(path != other and path.startswith(other) for other in paths)
+        for area_id, path in areas
+        if not any(path != other and path.startswith(other) for _, other in areas)
     ]
     outside = select(func.count()).select_from(Issue).where(outside_areas(user))
     if statuses:
