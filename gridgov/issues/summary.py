@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import Connection, Date, Integer, Table, event, inspect, select
+from sqlalchemy import Connection, Date, Index, Integer, Table, event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -82,6 +82,16 @@ class IssueDailyFigures(_Counters, db.Model):
 
     __tablename__ = "issue_daily_figures"
     __audit__ = False
+    __table_args__ = (
+        # An area's days (see IssueMonthlyFigures): a town's twenty days at ten million issues,
+        # 1,126 → 441 ms for the whole figure.
+        Index(
+            "ix_issue_daily_figures_area_day",
+            "area_id",
+            "day",
+            postgresql_include=["category_id", "department_id", "worker_id", *COUNTERS],
+        ),
+    )
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     area_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -91,10 +101,23 @@ class IssueDailyFigures(_Counters, db.Model):
 
 
 class IssueMonthlyFigures(_Counters, db.Model):
-    """The daily summary rolled up by local month (`month` is its first day), without the worker."""
+    """The daily summary rolled up by local month (`month` is its first day), without the worker.
+
+    The key leads with the month, which serves a whole zone's period; an area's months come from
+    `ix_issue_monthly_figures_area_month`, which on PostgreSQL carries the rest of the row, so a
+    town's month is an index-only probe per micro-grid instead of reading the month's rows of the
+    whole province (a town month at ten million issues: 860 → 25 ms)."""
 
     __tablename__ = "issue_monthly_figures"
     __audit__ = False
+    __table_args__ = (
+        Index(
+            "ix_issue_monthly_figures_area_month",
+            "area_id",
+            "month",
+            postgresql_include=["category_id", "department_id", *COUNTERS],
+        ),
+    )
 
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     area_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
