@@ -49,6 +49,7 @@ def main() -> int:
     parser.add_argument("--sort", default="tottime", help="pstats sort key (tottime, cumulative)")
     parser.add_argument("--lines", type=int, default=40)
     parser.add_argument("--time-only", action="store_true", help="no profiler: CPU ms per request")
+    parser.add_argument("--sql", action="store_true", help="no profiler: the SQL one request sends")
     args = parser.parse_args()
     if not args.url:
         parser.error("--url or GRIDGOV_DATABASE_URL names the database")
@@ -72,6 +73,19 @@ def main() -> int:
     for _ in range(20):
         client.request(*maker())
     statuses = set()
+    if args.sql:
+        from sqlalchemy import event
+
+        from gridgov.extensions import db
+
+        with app.app_context():
+            engine = db.engine
+        sent = []
+        event.listen(engine, "before_cursor_execute", lambda *a: sent.append((a[2], a[3])))
+        print(label, client.request(*maker())[0])
+        for number, (statement, parameters) in enumerate(sent, 1):
+            print(f"-- {number}: {parameters}\n{statement}\n")
+        return 0
     if args.time_only:
         before = time.process_time()
         for _ in range(args.requests):

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from gridgov.extensions import db
 from gridgov.issues.catalogue import seed_catalogue
-from gridgov.issues.models import Category
+from gridgov.issues.models import Category, Department, DepartmentMember
 from gridgov.issues.stats import GROUPS
 from gridgov.markets.rosters import assign, create_team
 from gridgov.notifications.outbox import Draft, enqueue
@@ -117,6 +117,56 @@ def test_pagination_totals_on_every_page(client, town):
     assert items == [] and meta["total"] == 0
     items, meta = page("page_size=2&category=ENV-RUBBISH")
     assert meta["total"] == 2 and {i["category"] for i in items} == {"ENV-RUBBISH"}
+
+
+def test_a_page_with_its_total_is_three_statements_for_an_area_and_department_member(
+    client, town, make_user, auth_headers
+):
+    """The principal brings the caller's departments; the rows bring their categories and
+    micro-grids; the total's two parts (the area counts, the issues beyond them) are one statement."""
+    ids = spread(client, town["a"], 6)
+    member = make_user(roles=["grid_worker"], areas=[town["areas"]["GA"]])
+    for code in ("CG", "SW"):
+        department = db.session.scalar(select(Department.id).where(Department.code == code))
+        db.session.add(DepartmentMember(department_id=department, user_id=member.id))
+    db.session.commit()
+    headers = auth_headers(member)
+    with counted_queries() as statements:
+        response = client.get("/api/v1/issues?page_size=4", headers=headers)
+    assert response.status_code == 200
+    assert len(statements) == 3, statements
+    assert json.loads(response.headers["X-Pagination"])["total"] == 6
+    page = response.get_json()
+    assert [issue["id"] for issue in page] == sorted(ids, reverse=True)[:4]
+    for issue in page:  # what the list read with its rows is what the issue's own page reads apart
+        alone = client.get(f"/api/v1/issues/{issue['id']}", headers=headers).get_json()
+        assert (issue["category"], issue["micro_grid"]) == (alone["category"], alone["micro_grid"])
+        assert issue["micro_grid"]["code"].startswith("MA") and issue["micro_grid"]["level"] == "micro_grid"
+
+
+def test_a_report_answers_with_its_briefs_and_audits_only_its_stored_columns(
+    client, town, make_user, auth_headers
+):
+    body = {
+        "client_uuid": str(uuid.uuid4()),
+        "category": "ROAD-DAMAGE",
+        "description": "坑洼",
+        "location": {"type": "Point", "coordinates": [113.015, 33.015]},
+    }
+    with counted_queries() as statements:
+        answer = client.post("/api/v1/issues", json=body, headers=town["a"]).get_json()
+    # the answer shows the category and micro-grid the report was placed by, not read back apart
+    assert not any("FROM issue_categories" in s and "IN (" in s for s in statements), statements
+    assert not any("areas.code" in s and "WHERE areas.id IN (" in s for s in statements), statements
+    issue_id = answer["id"]
+    alone = client.get(f"/api/v1/issues/{issue_id}", headers=town["a"]).get_json()
+    assert (answer["category"], answer["micro_grid"]) == (alone["category"], alone["micro_grid"])
+    assert answer["category"] == "ROAD-DAMAGE" and answer["micro_grid"]["code"] == "MA5"
+    admin = auth_headers(make_user(roles=["admin"]))
+    entries = client.get(f"/api/v1/audit?object_type=issues&object_id={issue_id}", headers=admin).get_json()
+    assert [e["action"] for e in entries] == ["create"]
+    assert set(entries[0]["changes"]) <= {c.name for c in db.metadata.tables["issues"].columns}
+    assert entries[0]["changes"]["category_id"] and not any(k.startswith("listed_") for k in entries[0]["changes"])
 
 
 def test_scope_is_read_afresh_on_each_request(client, town, make_user, auth_headers):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import Column, event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from gridgov.audit.models import AuditEntry
@@ -36,6 +36,8 @@ def _object_changes(obj, kind: str) -> dict:
     masked = set(getattr(obj, "__audit_mask__", ()))
     changes = {}
     for attr in state.mapper.column_attrs:
+        if not isinstance(attr.expression, Column):
+            continue  # read with a query (a subquery, a list's brief), not stored in the row
         key = attr.key
         if key in exclude:
             if kind == "update" and state.attrs[key].history.has_changes():

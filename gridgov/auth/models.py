@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
@@ -11,6 +12,9 @@ from gridgov.areas.models import Area
 from gridgov.dbtypes import UTCDateTime
 from gridgov.extensions import db
 from gridgov.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from gridgov.issues.models import DepartmentMember
 
 ROLES = ("admin", "staff", "department", "grid_worker", "patrol", "wage_officer", "leader")
 
@@ -34,6 +38,9 @@ class User(db.Model):
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
     area_rows: Mapped[list[UserArea]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    # Read with the principal (security._principal_query), so a request asks for them no more;
+    # written as DepartmentMember rows (issues.catalogue).
+    department_rows: Mapped[list[DepartmentMember]] = relationship(viewonly=True)
 
     @property
     def roles(self) -> list[str]:

@@ -87,11 +87,13 @@ def _live(claims: dict, now: float) -> bool:
 
 @functools.cache
 def _principal_query():
-    """The active user with his roles and own areas (with their paths, for scope): one statement,
-    built once, so a request neither rebuilds nor re-keys it."""
+    """The active user with his roles, own areas (with their paths, for scope) and departments:
+    one statement, built once, so a request neither rebuilds nor re-keys it."""
     return (
         select(User)
-        .options(joinedload(User.role_rows), joinedload(User.area_rows))
+        .options(
+            joinedload(User.role_rows), joinedload(User.area_rows), joinedload(User.department_rows)
+        )
         .where(User.id == bindparam("user_id"), User.is_active.is_(True))
     )
 

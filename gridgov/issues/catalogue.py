@@ -81,7 +81,9 @@ def list_departments(user: User | None = None) -> list[Department]:
 
 
 def user_department_ids(user: User) -> list[int]:
-    """The departments the user works for (asked once per request)."""
+    """The departments the user works for (read with the principal, else asked once per request)."""
+    if "department_rows" in user.__dict__:
+        return [row.department_id for row in user.department_rows]
     return list(
         request_cached(
             ("department_ids", user.id),

@@ -107,9 +107,14 @@ def rebuild(connection: Connection) -> int:
 
 def count_in(area_ids: list[int], statuses: list[str] | None, category_ids: list[int] | None) -> int:
     """Issues under the given areas (none of them below another), of these statuses and categories."""
+    return db.session.scalar(count_in_statement(area_ids, statuses, category_ids))
+
+
+def count_in_statement(area_ids: list[int], statuses: list[str] | None, category_ids: list[int] | None):
+    """The statement of `count_in`, for a caller that adds it to another in one."""
     statement = select(func.coalesce(func.sum(IssueCount.n), 0)).where(IssueCount.area_id.in_(area_ids))
     if statuses:
         statement = statement.where(IssueCount.status.in_(statuses))
     if category_ids is not None:
         statement = statement.where(IssueCount.category_id.in_(category_ids))
-    return db.session.scalar(statement)
+    return statement

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint, and_, false
 from sqlalchemy.ext.hybrid import hybrid_method
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from gridgov.dbtypes import UTCDateTime
 from gridgov.extensions import db
@@ -122,6 +122,13 @@ class Issue(db.Model):
     market_id: Mapped[int | None] = mapped_column(ForeignKey("markets.id"), index=True)
     market_date: Mapped[str | None] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Not stored: what a list reads with its rows (queries.with_briefs) for the answer to show, the
+    # category's code and the micro-grid's brief; None when the issue was loaded without them.
+    listed_category_code: Mapped[str | None] = query_expression()
+    listed_area_id: Mapped[int | None] = query_expression()
+    listed_area_code: Mapped[str | None] = query_expression()
+    listed_area_name: Mapped[str | None] = query_expression()
+    listed_area_level: Mapped[str | None] = query_expression()
 
     @hybrid_method
     def overdue_at(self, now: datetime) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy.orm import aliased, with_expression
 
 from gridgov.areas.models import Area
 from gridgov.areas.scope import area_id_in_scope, is_global, own_areas
@@ -11,7 +12,7 @@ from gridgov.auth.models import ROLES, User
 from gridgov.errors import NotFound
 from gridgov.extensions import db
 from gridgov.issues.catalogue import user_department_ids
-from gridgov.issues.counts import EVERYWHERE, count_in
+from gridgov.issues.counts import EVERYWHERE, count_in, count_in_statement
 from gridgov.issues.models import Category, Issue, IssueEvent, Whistle
 from gridgov.timeutil import utcnow
 from gridgov.workflow import for_update as lock
@@ -44,8 +45,31 @@ def get_issue(user: User, issue_id: int, for_update: bool = False) -> Issue:
     return issue
 
 
+# Aliases, so the joins of with_briefs never correlate a filter's or scope's own subquery of areas
+# or categories to the joined row.
+_LISTED_AREA = aliased(Area, name="listed_area")
+_LISTED_CATEGORY = aliased(Category, name="listed_category")
+
+
+def with_briefs(query: Select) -> Select:
+    """`query` of issues reading, in the same statement, each one's category code and micro-grid
+    brief for the answer (Issue.listed_*), where a page would otherwise ask for them twice more."""
+    area, category = _LISTED_AREA, _LISTED_CATEGORY
+    return (
+        query.outerjoin(category, category.id == Issue.category_id)
+        .outerjoin(area, area.id == Issue.area_id)
+        .options(
+            with_expression(Issue.listed_category_code, category.code),
+            with_expression(Issue.listed_area_id, area.id),
+            with_expression(Issue.listed_area_code, area.code),
+            with_expression(Issue.listed_area_name, area.name),
+            with_expression(Issue.listed_area_level, area.level),
+        )
+    )
+
+
 def issues_query(user: User, filters: dict):
-    query = select(Issue).where(visible(user)).order_by(Issue.id.desc())
+    query = with_briefs(select(Issue).where(visible(user)).order_by(Issue.id.desc()))
     if filters.get("status"):
         query = query.where(Issue.status.in_(filters["status"]))
     if filters.get("category"):
@@ -117,7 +141,9 @@ def issues_count(user: User, filters: dict) -> int | None:
         outside = outside.where(Issue.status.in_(statuses))
     if categories is not None:
         outside = outside.where(Issue.category_id.in_(categories))
-    return count_in(roots, statuses, categories) + db.session.scalar(outside)
+    # both parts in one statement
+    inside = count_in_statement(roots, statuses, categories)
+    return db.session.scalar(select(inside.scalar_subquery() + outside.scalar_subquery()))
 
 
 def timeline(user: User, issue_id: int) -> list[IssueEvent]:

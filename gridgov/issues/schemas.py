@@ -82,6 +82,11 @@ def _lookup(kind: str, ids, load) -> dict:
     return memo
 
 
+def _area_listed(issue) -> bool:
+    """Whether the issue came with its micro-grid's brief, for the area it lies in now."""
+    return issue.area_id is not None and issue.listed_area_id == issue.area_id
+
+
 class IssueSchema(DirectDump):
     id = fields.Integer()
     client_uuid = fields.String()
@@ -135,16 +140,30 @@ class IssueSchema(DirectDump):
 
     @pre_dump(pass_collection=True)
     def prefetch(self, data, many, **kwargs):
-        """A page's categories and areas in two queries, not two per issue."""
+        """The categories and areas of issues loaded without their briefs (a list reads them with
+        its rows: queries.with_briefs), in two queries, not two per issue."""
         issues = data if many else [data]
-        _lookup("category", [i.category_id for i in issues], queries.category_codes)
-        _lookup("area", [i.area_id for i in issues], queries.area_briefs)
+        _lookup(
+            "category",
+            [i.category_id for i in issues if i.listed_category_code is None],
+            queries.category_codes,
+        )
+        _lookup("area", [i.area_id for i in issues if not _area_listed(i)], queries.area_briefs)
         return data
 
     def category_code(self, issue):
+        if issue.listed_category_code is not None:
+            return issue.listed_category_code
         return _lookup("category", [issue.category_id], queries.category_codes)[issue.category_id]
 
     def area_brief(self, issue):
+        if _area_listed(issue):
+            return {
+                "id": issue.area_id,
+                "code": issue.listed_area_code,
+                "name": issue.listed_area_name,
+                "level": issue.listed_area_level,
+            }
         return _lookup("area", [issue.area_id], queries.area_briefs).get(issue.area_id)
 
     def is_overdue(self, issue):

@@ -173,6 +173,10 @@ def submit(user: User, data: dict, source: str = "app", placement=None) -> Submi
     if on_spot:
         issue.assignee_id = issue.fixer_id = user.id
         issue.dispatched_at = issue.fixed_at = now
+    area = placement.area  # the answer shows what the report was placed by, without asking again
+    issue.listed_category_code = category.code
+    issue.listed_area_id, issue.listed_area_code = area.id, area.code
+    issue.listed_area_name, issue.listed_area_level = area.name, area.level
     db.session.add(issue)
     try:
         db.session.flush()

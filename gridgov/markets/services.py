@@ -246,13 +246,17 @@ def _blackouts_for(markets: list[Market | Row]) -> dict[int, list[tuple[Row, Lun
     """Blackouts of each market's town or district (an ancestor of, or the same as, its area), as
     rows (id, name, …): only read here, and an entity load cost three times the statement."""
     areas, closed = Area.__table__.c, MarketBlackout.__table__.c
-    paths = dict(
-        db.session.execute(
-            select(areas.id, areas.path).where(
-                among(areas.id, {m.area_id for m in markets}, select(Market.__table__.c.area_id))
-            )
-        ).all()
-    )
+    # a row of market_days came with its area's path; an entity's is read here
+    paths = {m.area_id: m.area_path for m in markets if "area_path" in getattr(m, "_fields", ())}
+    unknown = {m.area_id for m in markets} - paths.keys()
+    if unknown:
+        paths.update(
+            db.session.execute(
+                select(areas.id, areas.path).where(
+                    among(areas.id, unknown, select(Market.__table__.c.area_id))
+                )
+            ).all()
+        )
     by_path: dict[str, list] = {}
     for blackout in db.session.execute(
         select(
@@ -482,7 +486,9 @@ def market_days(user: User, start: date, end: date, area_id: int | None = None) 
     _check_range(start, end)
     query = markets_query(user, area_id).where(Market.active.is_(True))
     # Rows, not entities: only read here, and 10,000 entities cost a quarter of a year's occurrences.
-    markets = list(db.session.execute(query.with_only_columns(*OCCURRENCE_COLUMNS)))
+    markets = list(
+        db.session.execute(query.with_only_columns(*OCCURRENCE_COLUMNS, Area.path.label("area_path")))
+    )
     return compute_occurrences(markets, start, end)
 
 
