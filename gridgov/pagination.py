@@ -53,12 +53,29 @@ def keyset_page(query: Select, pagination_parameters, cursor: Callable[[object],
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint for lists that also answer with a whole set (GeoJSON, .xlsx).
+    """flask-smorest's Blueprint, for every API blueprint with paged lists.
 
-    Such an answer is a ready Response and is not paged, so it carries no X-Pagination header:
-    one that claimed pages would send a client looking for a page 2 that does not exist. A keyset
-    page (`after`) has no page number and no total: its header holds `page_size` and `next_after`.
+    A list that also answers with a whole set (GeoJSON, .xlsx) gives a ready Response, which is
+    not paged, so it carries no X-Pagination header: one that claimed pages would send a client
+    looking for a page 2 that does not exist. A keyset page (`after`) has no page number and no
+    total: its header holds `page_size` and `next_after`.
     """
+
+    @staticmethod
+    def _make_pagination_metadata(page, page_size, item_count):
+        """X-Pagination's fields as smorest's PaginationMetadataSchema names and orders them
+        (smorest's own method builds that schema anew on every request to dump these integers)."""
+        if item_count == 0:
+            return {"total": 0, "total_pages": 0}
+        last = (item_count - 1) // page_size + 1
+        metadata = {"total": item_count, "total_pages": last, "first_page": 1, "last_page": last}
+        if page <= last:
+            metadata["page"] = page
+            if page > 1:
+                metadata["previous_page"] = page - 1
+            if page < last:
+                metadata["next_page"] = page + 1
+        return metadata
 
     def _set_pagination_metadata(self, page_params, result, headers):
         if isinstance(result, Response):

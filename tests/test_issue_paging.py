@@ -3,12 +3,14 @@
 
 import json
 
+import flask_smorest
 import pytest
 from sqlalchemy import func, select
 
 from gridgov.extensions import db
 from gridgov.issues.counts import IssueCount, recount
 from gridgov.issues.models import Issue
+from gridgov.pagination import Blueprint
 from tests.test_query_budget import counted_queries, spread, town  # noqa: F401 - fixture
 
 
@@ -74,3 +76,13 @@ def test_totals_come_from_the_counts_and_stay_true(client, town, make_user, auth
     assert listing(client, admin, "page_size=2&overdue=false")[1]["total"] == db.session.scalar(
         select(func.count()).select_from(Issue)
     )
+
+
+def test_the_pagination_header_says_what_flask_smorest_says():
+    """X-Pagination without smorest's per-request schema: its fields for every page of every size."""
+    for item_count in (0, 1, 2, 19, 20, 21, 100, 101):
+        for page_size in (1, 2, 20, 100):
+            for page in (1, 2, 3, 6, 101, 200):
+                ours = Blueprint._make_pagination_metadata(page, page_size, item_count)
+                theirs = flask_smorest.Blueprint._make_pagination_metadata(page, page_size, item_count)
+                assert json.dumps(ours) == json.dumps(theirs), (page, page_size, item_count)

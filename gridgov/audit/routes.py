@@ -1,10 +1,9 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from gridgov.audit import services
 from gridgov.audit.schemas import AuditEntrySchema, AuditQuerySchema
 from gridgov.auth.security import auth_required
-from gridgov.pagination import paginate
+from gridgov.pagination import Blueprint, paginate
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log (admin)")
 

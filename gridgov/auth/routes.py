@@ -1,6 +1,5 @@
 from flask import current_app, g, request, session
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from gridgov.areas.scope import scoped_area_ids
 from gridgov.auth import services
@@ -23,7 +22,7 @@ from gridgov.auth.security import (
     current_user,
 )
 from gridgov.extensions import limiter
-from gridgov.pagination import paginate
+from gridgov.pagination import Blueprint, paginate
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in, tokens and accounts")
 

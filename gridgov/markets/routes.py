@@ -2,7 +2,6 @@ import hashlib
 
 from flask import Response, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from gridgov.auth.security import auth_required, current_user
 from gridgov.markets import duty, rosters, services
@@ -26,7 +25,7 @@ from gridgov.markets.schemas import (
     TeamSchema,
     TeamUpdateSchema,
 )
-from gridgov.pagination import paginate
+from gridgov.pagination import Blueprint, paginate
 from gridgov.timeutil import local_today
 
 blp = Blueprint(

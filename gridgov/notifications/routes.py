@@ -1,5 +1,4 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from gridgov.auth.security import auth_required, current_user
 from gridgov.notifications import services
@@ -14,7 +13,7 @@ from gridgov.notifications.schemas import (
     ReadResultSchema,
     UnreadSchema,
 )
-from gridgov.pagination import paginate
+from gridgov.pagination import Blueprint, paginate
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="Notifications and channels")
 

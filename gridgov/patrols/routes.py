@@ -1,9 +1,8 @@
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from gridgov.auth.security import auth_required, current_user
-from gridgov.pagination import paginate
+from gridgov.pagination import Blueprint, paginate
 from gridgov.patrols import reports, services
 from gridgov.patrols.permissions import PATROLLERS, PLANNERS, REPORT_READERS
 from gridgov.patrols.schemas import (

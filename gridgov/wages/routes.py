@@ -2,13 +2,12 @@ from datetime import date
 
 from flask import Response, current_app, request, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from gridgov.auth.security import auth_required, current_user
 from gridgov.errors import Invalid, PayloadTooLarge
 from gridgov.extensions import limiter
 from gridgov.i18n import Msg
-from gridgov.pagination import paginate
+from gridgov.pagination import Blueprint, paginate
 from gridgov.spreadsheets import array_of, json_or_xlsx, xlsx_response
 from gridgov.wages import evidence, intake, ledger, queries, workflow
 from gridgov.wages.crypto import blind_index
