@@ -11,6 +11,7 @@ from gridgov.areas.services import get_area
 from gridgov.auth.models import ROLES, User
 from gridgov.errors import NotFound
 from gridgov.extensions import db
+from gridgov.http import request_cached
 from gridgov.issues.catalogue import user_department_ids
 from gridgov.issues.counts import EVERYWHERE, count_in, count_in_statement
 from gridgov.issues.models import Category, Issue, IssueEvent, Whistle
@@ -22,7 +23,14 @@ AREA_ROLES = tuple(role for role in ROLES if role != "department")  # roles that
 
 def visible(user: User) -> ColumnElement[bool]:
     """Issues assigned to the user or reported by him; for a department, those dispatched or
-    whistled to it; for every other role, those in his areas (a department's areas grant nothing)."""
+    whistled to it; for every other role, those in his areas (a department's areas grant nothing).
+
+    Built once per request (a list's page and its total both ask): it depends on the principal
+    alone, which a request reads once."""
+    return request_cached(("visible_issues", user.id), lambda: _visible(user))
+
+
+def _visible(user: User) -> ColumnElement[bool]:
     if is_global(user):
         return true()
     clauses = [Issue.assignee_id == user.id, Issue.reporter_id == user.id]
@@ -51,20 +59,22 @@ _LISTED_AREA = aliased(Area, name="listed_area")
 _LISTED_CATEGORY = aliased(Category, name="listed_category")
 
 
+_BRIEFS = (
+    with_expression(Issue.listed_category_code, _LISTED_CATEGORY.code),
+    with_expression(Issue.listed_area_id, _LISTED_AREA.id),
+    with_expression(Issue.listed_area_code, _LISTED_AREA.code),
+    with_expression(Issue.listed_area_name, _LISTED_AREA.name),
+    with_expression(Issue.listed_area_level, _LISTED_AREA.level),
+)  # built once: built for each request they cost as much as the rest of its statement
+
+
 def with_briefs(query: Select) -> Select:
     """`query` of issues reading, in the same statement, each one's category code and micro-grid
     brief for the answer (Issue.listed_*), where a page would otherwise ask for them twice more."""
-    area, category = _LISTED_AREA, _LISTED_CATEGORY
     return (
-        query.outerjoin(category, category.id == Issue.category_id)
-        .outerjoin(area, area.id == Issue.area_id)
-        .options(
-            with_expression(Issue.listed_category_code, category.code),
-            with_expression(Issue.listed_area_id, area.id),
-            with_expression(Issue.listed_area_code, area.code),
-            with_expression(Issue.listed_area_name, area.name),
-            with_expression(Issue.listed_area_level, area.level),
-        )
+        query.outerjoin(_LISTED_CATEGORY, _LISTED_CATEGORY.id == Issue.category_id)
+        .outerjoin(_LISTED_AREA, _LISTED_AREA.id == Issue.area_id)
+        .options(*_BRIEFS)
     )
 
 
