@@ -4,15 +4,19 @@ import contextlib
 import io
 import json
 import uuid
+import warnings
 from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import event, select, update
+from sqlalchemy.exc import SAWarning
 
+from gridgov.areas.models import Area
 from gridgov.extensions import db
 from gridgov.issues.catalogue import seed_catalogue
 from gridgov.issues.models import Category, Department, DepartmentMember
+from gridgov.issues.queries import issues_query
 from gridgov.issues.stats import GROUPS
 from gridgov.markets.rosters import assign, create_team
 from gridgov.notifications.outbox import Draft, enqueue
@@ -142,6 +146,24 @@ def test_a_page_with_its_total_is_three_statements_for_an_area_and_department_me
         alone = client.get(f"/api/v1/issues/{issue['id']}", headers=headers).get_json()
         assert (issue["category"], issue["micro_grid"]) == (alone["category"], alone["micro_grid"])
         assert issue["micro_grid"]["code"].startswith("MA") and issue["micro_grid"]["level"] == "micro_grid"
+
+
+def test_a_listed_issue_reloaded_after_expiry_keeps_its_own_briefs(client, town):
+    """A list's issues expired in the same session (a rollback, a refresh) reload with the list's
+    options: each one's category and micro-grid must still be its own, read without a cross join."""
+    spread(client, town["a"], 6)
+    db.session.expunge_all()
+    issues = list(db.session.scalars(issues_query(town["worker_a"], {"format": "json"})))
+    db.session.expire_all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)  # "cartesian product" is one
+        for issue in issues:
+            assert issue.status  # reloads the row
+    for issue in issues:
+        category = db.session.get(Category, issue.category_id)
+        area = db.session.get(Area, issue.area_id)
+        assert (issue.listed_category_code, issue.listed_area_id) == (category.code, area.id)
+        assert (issue.listed_area_code, issue.listed_area_name) == (area.code, area.name)
 
 
 def test_a_report_answers_with_its_briefs_and_audits_only_its_stored_columns(

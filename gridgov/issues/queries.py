@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
-from sqlalchemy.orm import aliased, with_expression
+from sqlalchemy.orm import with_expression
 
 from gridgov.areas.models import Area
 from gridgov.areas.scope import area_id_in_scope, is_global, own_areas
@@ -53,33 +53,35 @@ def get_issue(user: User, issue_id: int, for_update: bool = False) -> Issue:
     return issue
 
 
-# Aliases, so the joins of with_briefs never correlate a filter's or scope's own subquery of areas
-# or categories to the joined row.
-_LISTED_AREA = aliased(Area, name="listed_area")
-_LISTED_CATEGORY = aliased(Category, name="listed_category")
+def _brief(column):
+    """A correlated subquery of one column of the issue's category or area, for `with_expression`."""
+    table = column.class_
+    key = Issue.category_id if table is Category else Issue.area_id
+    return select(column).where(table.id == key).correlate(Issue).scalar_subquery()
 
 
+# Subqueries in the select list, not joins: an issue expired after the list (a rollback, a
+# refresh) reloads with its loader's options, and there a join would become a cross join. Built
+# once: built for each request they cost as much as the rest of the list's statement.
 _BRIEFS = (
-    with_expression(Issue.listed_category_code, _LISTED_CATEGORY.code),
-    with_expression(Issue.listed_area_id, _LISTED_AREA.id),
-    with_expression(Issue.listed_area_code, _LISTED_AREA.code),
-    with_expression(Issue.listed_area_name, _LISTED_AREA.name),
-    with_expression(Issue.listed_area_level, _LISTED_AREA.level),
-)  # built once: built for each request they cost as much as the rest of its statement
+    with_expression(Issue.listed_category_code, _brief(Category.code)),
+    with_expression(Issue.listed_area_id, Issue.area_id),  # the area the brief was read for
+    with_expression(Issue.listed_area_code, _brief(Area.code)),
+    with_expression(Issue.listed_area_name, _brief(Area.name)),
+    with_expression(Issue.listed_area_level, _brief(Area.level)),
+)
 
 
 def with_briefs(query: Select) -> Select:
     """`query` of issues reading, in the same statement, each one's category code and micro-grid
     brief for the answer (Issue.listed_*), where a page would otherwise ask for them twice more."""
-    return (
-        query.outerjoin(_LISTED_CATEGORY, _LISTED_CATEGORY.id == Issue.category_id)
-        .outerjoin(_LISTED_AREA, _LISTED_AREA.id == Issue.area_id)
-        .options(*_BRIEFS)
-    )
+    return query.options(*_BRIEFS)
 
 
 def issues_query(user: User, filters: dict):
-    query = with_briefs(select(Issue).where(visible(user)).order_by(Issue.id.desc()))
+    query = select(Issue).where(visible(user)).order_by(Issue.id.desc())
+    if filters.get("format") != "xlsx":  # a spreadsheet names categories and areas its own way
+        query = with_briefs(query)
     if filters.get("status"):
         query = query.where(Issue.status.in_(filters["status"]))
     if filters.get("category"):
